@@ -1,0 +1,65 @@
+-- slimta.xml.reader: parses a whole XML document into a tree of nodes
+-- (spec 2.8): node.name, node.attrs, node.data (the element's own text,
+-- concatenated) and the child elements at 1..n.
+
+slimta = slimta or require "slimta"
+local xml = require "slimta.xml"
+
+local reader = {}
+reader.__index = reader
+
+function reader.new()
+    return setmetatable({}, reader)
+end
+
+local function start_cb(state, name, attrs)
+    local depth = state.depth
+    local parent = state.nodes[depth]
+    local node = {name = name, attrs = attrs}
+    parent[#parent + 1] = node
+    depth = depth + 1
+    state.depth = depth
+    state.nodes[depth] = node
+    state.texts[depth] = false
+end
+
+local function data_cb(state, text)
+    local depth = state.depth
+    local t = state.texts[depth]
+    if not t then
+        state.texts[depth] = text
+    elseif type(t) == "string" then
+        state.texts[depth] = {t, text}
+    else
+        t[#t + 1] = text
+    end
+end
+
+local function end_cb(state)
+    local depth = state.depth
+    local t = state.texts[depth]
+    if not t then
+        t = ""
+    elseif type(t) == "table" then
+        t = table.concat(t)
+    end
+    state.nodes[depth].data = t
+    state.nodes[depth] = nil
+    state.texts[depth] = nil
+    state.depth = depth - 1
+end
+
+-- parse_xml(data) -> root; raises the parser's message on malformed input.
+function reader:parse_xml(data)
+    local root = {}
+    local state = {depth = 1, nodes = {root}, texts = {false}}
+    local parser = xml.new(state, start_cb, end_cb, data_cb)
+    local ok, err = parser:parse(data)
+    if not ok then
+        error(err, 0)
+    end
+    return root
+end
+
+xml.reader = reader
+return reader

@@ -1,0 +1,86 @@
+-- slimta.xml.writer: builds the indented XML documents of TCP buses
+-- (spec 2.7). Items render themselves with item:to_xml(attachments).
+
+slimta = slimta or require "slimta"
+local xml = require "slimta.xml"
+
+local writer = {}
+writer.__index = writer
+
+function writer.new()
+    return setmetatable({lines = {}, attachments = {}}, writer)
+end
+
+function writer:add_item(item)
+    local lines = self.lines
+    local n = #lines
+    for _, line in ipairs(item:to_xml(self.attachments)) do
+        n = n + 1
+        lines[n] = line
+    end
+end
+
+local indents = {[0] = ""}
+local function indent(depth)
+    local s = indents[depth]
+    if not s then
+        s = (" "):rep(depth)
+        indents[depth] = s
+    end
+    return s
+end
+
+local function emit(out, n, lines, depth)
+    local pad = indent(depth)
+    for _, line in ipairs(lines) do
+        if type(line) == "table" then
+            n = emit(out, n, line, depth + 1)
+        else
+            out[n + 1], out[n + 2], out[n + 3] = pad, line, "\r\n"
+            n = n + 3
+        end
+    end
+    return n
+end
+
+-- build([containers]) -> xml_string, attachments. Byte layout: each
+-- container and line on its own CRLF-terminated line, indented by depth.
+function writer:build(containers)
+    containers = containers or {}
+    local out, n = {}, 0
+    for i, name in ipairs(containers) do
+        out[n + 1], out[n + 2], out[n + 3] = indent(i - 1), "<" .. name .. ">", "\r\n"
+        n = n + 3
+    end
+    n = emit(out, n, self.lines, #containers)
+    for i = #containers, 1, -1 do
+        out[n + 1], out[n + 2], out[n + 3] = indent(i - 1), "</" .. containers[i] .. ">", "\r\n"
+        n = n + 3
+    end
+    return table.concat(out), self.attachments
+end
+
+-- Helpers for to_xml implementations (not in the original, which wrote
+-- values unescaped; spec 6.12). Text keeps CR as a character reference
+-- because parsers turn CRLF into LF; attribute values also keep LF and TAB,
+-- which attribute normalisation would turn into spaces.
+local escape = xml.escape
+
+function writer.escape_text(s)
+    s = escape(tostring(s))
+    if s:find("\r", 1, true) then
+        s = s:gsub("\r", "&#13;")
+    end
+    return s
+end
+
+function writer.escape_attr(s)
+    s = escape(tostring(s))
+    if s:find("[\r\n\t]") then
+        s = s:gsub("[\r\n\t]", {["\r"] = "&#13;", ["\n"] = "&#10;", ["\t"] = "&#9;"})
+    end
+    return s
+end
+
+xml.writer = writer
+return writer
