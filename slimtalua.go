@@ -150,16 +150,34 @@ func (rt *Runtime) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) 
 	for _, a := range args {
 		L.Push(a)
 	}
-	err := pcallfix.PCall(L, len(args), lua.MultRet)
+	// Capture the traceback at the error point, while the frames exist.
+	var trace string
+	capture := L.NewFunction(func(L *lua.LState) int {
+		v := L.Get(1)
+		if tb, ok := L.GetField(L.GetGlobal("debug"), "traceback").(*lua.LFunction); ok {
+			L.Push(tb)
+			L.Push(lua.LString(""))
+			L.Push(lua.LNumber(3)) // skip traceback and this function
+			if L.PCall(2, 1, nil) == nil {
+				trace = strings.TrimPrefix(lua.LVAsString(L.Get(-1)), "\n")
+			}
+			L.Pop(1)
+		}
+		L.Push(v)
+		return 1
+	})
+	err := pcallfix.PCallHandler(L, len(args), lua.MultRet, capture)
 	if err == nil {
 		return nil
 	}
-	e := &Error{Message: err.Error()}
+	e := &Error{Message: err.Error(), Traceback: trace}
 	var ae *lua.ApiError
 	if errors.As(err, &ae) {
 		e.Value = ae.Object
 		e.Message = rt.ToString(ae.Object)
-		e.Traceback = ae.StackTrace
+		if e.Traceback == "" {
+			e.Traceback = ae.StackTrace
+		}
 	}
 	if ctx != nil && ctx.Err() != nil {
 		return fmt.Errorf("%w: %s", context.Cause(ctx), e.Message)

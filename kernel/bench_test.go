@@ -21,17 +21,15 @@ func BenchmarkHandoff(b *testing.B) {
 		require "ratchet"
 		ratchet.new(function ()
 			local a, c
+			c = ratchet.thread.attach(function ()
+				for i = 1, N do
+					ratchet.thread.pause()
+					ratchet.thread.unpause(a)
+				end
+			end)
 			a = ratchet.thread.attach(function ()
 				for i = 1, N do
 					ratchet.thread.unpause(c)
-					ratchet.thread.pause()
-				end
-				ratchet.thread.unpause(c)
-			end)
-			c = ratchet.thread.attach(function ()
-				ratchet.thread.pause()
-				for i = 1, N do
-					ratchet.thread.unpause(a)
 					ratchet.thread.pause()
 				end
 			end)

@@ -303,20 +303,18 @@ func (w *world) rememberTrace(co *lua.LState, tr string) {
 // ---- thread goroutine side ----
 
 func (t *Thread) run() {
+	// After the final report the scheduler owns t again: nothing here may
+	// touch t once reported is set and the message is sent.
+	reported := false
+	k := t.k
 	defer func() {
-		// Reached on return and on runtime.Goexit after a kill.
-		if t.exiting {
-			return
-		}
-		if t.state == stKilled {
-			t.k.exitc <- struct{}{}
+		// Reached on return and on runtime.Goexit after a kill by another
+		// thread or the scheduler (self-kill reports through Kill).
+		if !reported && !t.exiting {
+			k.exitc <- struct{}{}
 		}
 	}()
-	msg := <-t.wake
-	if msg.kill {
-		t.state = stKilled
-		return
-	}
+	<-t.wake
 	co := t.co
 	co.G.CurrentThread = co
 	co.Push(t.fn)
@@ -326,18 +324,16 @@ func (t *Thread) run() {
 	t.args = nil
 	err := co.PCall(co.GetTop()-1, 0, nil)
 	co.SetTop(0)
-	if t.state == stKilled {
-		return // killed from inside (e.g. Goexit swallowed by nothing): defer reports
-	}
+	reported = true
 	if err != nil {
 		ae, ok := err.(*lua.ApiError)
 		if !ok {
 			ae = &lua.ApiError{Type: lua.ApiErrorRun, Object: lua.LString(err.Error())}
 		}
-		t.k.back <- yieldMsg{kind: yFailed, err: ae, trace: ae.StackTrace}
+		k.back <- yieldMsg{kind: yFailed, err: ae, trace: ae.StackTrace}
 		return
 	}
-	t.k.back <- yieldMsg{kind: yDone}
+	k.back <- yieldMsg{kind: yDone}
 }
 
 // yieldToScheduler gives the baton back and waits to be resumed. If the

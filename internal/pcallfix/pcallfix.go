@@ -89,21 +89,44 @@ func closeFrom(L *lua.LState, idx int) {
 	}
 }
 
-// PCall is L.PCall(nargs, nret, nil) with correct upvalue closing. The
-// error's StackTrace is captured at raise time as with a nil handler.
+// PCall is L.PCall(nargs, nret, nil) with correct upvalue closing.
 func PCall(L *lua.LState, nargs, nret int) error {
+	return PCallHandler(L, nargs, nret, nil)
+}
+
+// PCallHandler calls the function below the top nargs values in protected
+// mode. If it raises, handler (when non-nil) runs at the error point, with
+// the failing frames still on the stack, and its result becomes the error
+// value. Then, still before gopher-lua unwinds and clears the registry, the
+// upvalues of the failing frames are closed, so closures that escaped keep
+// their values and closures of the live frames stay attached.
+func PCallHandler(L *lua.LState, nargs, nret int, handler lua.LValue) error {
 	if !ok {
+		if fn, isFn := handler.(*lua.LFunction); isFn {
+			return L.PCall(nargs, nret, fn)
+		}
 		return L.PCall(nargs, nret, nil)
 	}
 	base := regTop(L) - nargs - 1
 	flag := hasErrorFunc(L)
 	old := *flag
-	*flag = true
-	err := L.PCall(nargs, nret, nil)
-	*flag = old
-	if err != nil {
+	ef := L.NewFunction(func(L *lua.LState) int {
+		res := L.Get(1)
+		if handler != nil && handler != lua.LNil {
+			L.Push(handler)
+			L.Push(res)
+			if err := L.PCall(1, 1, nil); err != nil {
+				res = ErrorValue(err)
+			} else {
+				res = L.Get(-1)
+			}
+		}
 		closeFrom(L, base)
-	}
+		L.Push(res)
+		return 1
+	})
+	err := L.PCall(nargs, nret, ef)
+	*flag = old // PCall clears it; an enclosing protected call still needs it
 	return err
 }
 
@@ -126,14 +149,6 @@ func Traceback(err error) string {
 	}
 	return ""
 }
-
-// TracebackFunc, when set, is recognised by xpcall: a handler equal to it
-// receives the traceback captured at the error point (the frames are gone
-// by the time the handler runs).
-var isTraceback func(L *lua.LState, fn lua.LValue) bool
-
-// SetTracebackDetector tells xpcall how to recognise debug.traceback.
-func SetTracebackDetector(f func(L *lua.LState, fn lua.LValue) bool) { isTraceback = f }
 
 // Open replaces the global pcall and xpcall with upvalue-safe versions.
 // xpcall also passes extra arguments to f, as Lua 5.2 does.
@@ -181,32 +196,11 @@ func xpcall(L *lua.LState) int {
 		L.Insert(lua.LFalse, 1)
 		return 2
 	}
-	err := PCall(L, L.GetTop()-1, lua.MultRet)
-	if err == nil {
-		L.Insert(lua.LTrue, 1)
-		return L.GetTop()
-	}
-	ev := ErrorValue(err)
-	L.SetTop(0)
-	if isTraceback != nil && isTraceback(L, handler) {
-		if s, isStr := ev.(lua.LString); isStr || ev == lua.LNil {
-			msg := string(s)
-			tb := Traceback(err)
-			if msg != "" {
-				msg += "\n"
-			}
-			L.Push(lua.LFalse)
-			L.Push(lua.LString(msg + tb))
-			return 2
-		}
-	}
-	L.Push(handler)
-	L.Push(ev)
-	if herr := PCall(L, 1, 1); herr != nil {
+	if err := PCallHandler(L, L.GetTop()-1, lua.MultRet, handler); err != nil {
 		L.Push(lua.LFalse)
-		L.Push(ErrorValue(herr))
+		L.Push(ErrorValue(err))
 		return 2
 	}
-	L.Insert(lua.LFalse, 1)
-	return 2
+	L.Insert(lua.LTrue, 1)
+	return L.GetTop()
 }

@@ -1,10 +1,13 @@
 package compat
 
 import (
+	"errors"
 	"os"
+	"strconv"
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
 )
 
 // Boxed constants: converting a string to an lua.LValue allocates, and
@@ -35,6 +38,7 @@ func (st *state) openBase(L *lua.LState, g *lua.LTable) {
 	g.RawSetString("print", L.NewFunction(st.basePrint))
 	g.RawSetString("tonumber", L.NewFunction(baseTonumber))
 	g.RawSetString("select", L.NewFunction(baseSelect))
+	g.RawSetString("error", L.NewFunction(baseError))
 	g.RawSetString("rawlen", L.NewFunction(baseRawlen))
 	load := L.NewFunction(baseLoad)
 	g.RawSetString("load", load)
@@ -321,10 +325,11 @@ func baseLoad(L *lua.LState) int {
 		L.Push(lua.LString("attempt to load a text chunk (mode is '" + mode + "')"))
 		return 2
 	}
-	fn, err := L.Load(strings.NewReader(src), chunkID(name))
+	id := chunkID(name)
+	fn, err := L.Load(strings.NewReader(src), id)
 	if err != nil {
 		L.Push(lua.LNil)
-		L.Push(lua.LString(err.Error()))
+		L.Push(lua.LString(syntaxMessage(err, id, src)))
 		return 2
 	}
 	if env != nil {
@@ -332,6 +337,27 @@ func baseLoad(L *lua.LState) int {
 	}
 	L.Push(fn)
 	return 1
+}
+
+// syntaxMessage renders gopher-lua's parse errors in C Lua's form
+// "chunk:line: message near 'token'" ("near <eof>" at the end).
+func syntaxMessage(err error, id, src string) string {
+	var pe *parse.Error
+	if aerr, ok := err.(*lua.ApiError); ok && aerr.Cause != nil {
+		err = aerr.Cause
+	}
+	if !errors.As(err, &pe) {
+		return strings.TrimSpace(err.Error())
+	}
+	msg := pe.Message
+	if msg == "parse error" {
+		msg = "syntax error"
+	}
+	if pe.Pos.Line == parse.EOF {
+		line := strings.Count(src, "\n") + 1
+		return id + ":" + strconv.Itoa(line) + ": " + msg + " near <eof>"
+	}
+	return id + ":" + strconv.Itoa(pe.Pos.Line) + ": " + msg + " near '" + pe.Token + "'"
 }
 
 // errorObject extracts the Lua error value from a PCall error.
@@ -345,38 +371,37 @@ func errorObject(err error) lua.LValue {
 // baseXpcall is 5.2's xpcall(f, handler, ...), passing the extra arguments
 // to f.
 //
-// gopher-lua's own message-handler support (PCall with a handler) skips
-// closing upvalues on errors, so closures that escape the failed call read
-// garbage later (kernel notes §3). Instead, f runs under a plain PCall and
-// the handler is run from the LState's Panic hook, which gopher-lua calls at
-// the error point after closing upvalues and before unwinding: the handler
-// still sees the failing frames (debug.traceback works as in C Lua). Errors
-// that bypass the hook (Go panics inside Go functions) get the handler
-// after unwinding.
+// gopher-lua's own message-handler support (PCall with a handler) leaves
+// upvalues open on errors, so closures that escape the failed call read
+// garbage later (kernel notes §3). Instead, f runs under a nil-handler
+// PCall, which closes upvalues while the values are still in the registry,
+// and the handler is run from the LState's Panic hook, which gopher-lua
+// calls at the error point before unwinding: the handler still sees the
+// failing frames, so debug.traceback and debug.getinfo work as in C Lua,
+// whatever the handler is. Errors that bypass the hook (Go panics inside Go
+// functions) get the handler after unwinding.
 func (st *state) baseXpcall(L *lua.LState) int {
-	handler := L.CheckFunction(2)
 	n := L.GetTop()
+	if n < 2 {
+		L.ArgError(2, "value expected")
+	}
+	handler := L.Get(2)
 	handled := false
 	body := L.NewFunction(func(L *lua.LState) int {
 		prev := L.Panic
 		L.Panic = func(L *lua.LState) {
 			L.Panic = prev
-			errv := L.Get(-1)
-			L.Push(handler)
-			L.Push(errv)
-			var res lua.LValue
-			if err := L.PCall(1, 1, nil); err != nil {
-				res = errorObject(err)
-			} else {
-				res = L.Get(-1)
-				L.Pop(1)
-			}
+			res := callHandler(L, handler, L.Get(-1))
 			handled = true
 			L.Push(res)
 			prev(L)
 		}
-		// Stack: f, handler, args... -> call f(args...).
+		// Stack: f, handler, args... -> f(args...).
 		L.Remove(2)
+		if f := L.Get(1); !isCallable(L, f) {
+			// Raised from here (a Go frame) C Lua's message has no position.
+			L.Error(lua.LString("attempt to call a "+f.Type().String()+" value"), 0)
+		}
 		L.Call(L.GetTop()-1, lua.MultRet)
 		L.Panic = prev
 		return L.GetTop()
@@ -386,14 +411,7 @@ func (st *state) baseXpcall(L *lua.LState) int {
 	if err := L.PCall(n, lua.MultRet, nil); err != nil {
 		obj := errorObject(err)
 		if !handled {
-			L.Push(handler)
-			L.Push(obj)
-			if herr := L.PCall(1, 1, nil); herr != nil {
-				obj = errorObject(herr)
-			} else {
-				obj = L.Get(-1)
-				L.Pop(1)
-			}
+			obj = callHandler(L, handler, obj)
 		}
 		L.Push(lua.LFalse)
 		L.Push(obj)
@@ -401,6 +419,70 @@ func (st *state) baseXpcall(L *lua.LState) int {
 	}
 	L.Insert(lua.LTrue, 1)
 	return L.GetTop()
+}
+
+// callHandler runs an xpcall message handler on the error value; like C
+// Lua, a failing handler gives "error in error handling".
+func callHandler(L *lua.LState, handler, errv lua.LValue) lua.LValue {
+	if !isCallable(L, handler) {
+		return lua.LString("error in error handling")
+	}
+	L.Push(handler)
+	L.Push(errv)
+	if err := L.PCall(1, 1, nil); err != nil {
+		return lua.LString("error in error handling")
+	}
+	res := L.Get(-1)
+	L.Pop(1)
+	return res
+}
+
+func isCallable(L *lua.LState, v lua.LValue) bool {
+	if _, ok := v.(*lua.LFunction); ok {
+		return true
+	}
+	_, ok := L.GetMetaField(v, "__call").(*lua.LFunction)
+	return ok
+}
+
+// baseError is error(v [, level]). gopher-lua's skips Go frames when it
+// looks for the position to prepend, so pcall(error, "x") gave
+// "file:1: x" where C Lua gives "x". Numbers get the position too, as in C.
+func baseError(L *lua.LState) int {
+	obj := L.CheckAny(1)
+	level := optInt(L, 2, 1)
+	if level > 0 {
+		var msg string
+		switch x := obj.(type) {
+		case lua.LString:
+			msg = string(x)
+		case lua.LNumber:
+			msg = FormatNumber(float64(x))
+		default:
+			L.Error(obj, 0)
+			return 0
+		}
+		obj = lua.LString(where(L, int(level)) + msg)
+	}
+	L.Error(obj, 0)
+	return 0
+}
+
+// where is luaL_where: "src:line: " of the function at level, or "" for a
+// Go function or a level that does not exist.
+func where(L *lua.LState, level int) string {
+	d, ok := L.GetStack(level)
+	if !ok {
+		return ""
+	}
+	fv, err := L.GetInfo("Slf", d, lua.LNil)
+	if err != nil {
+		return ""
+	}
+	if fn, ok := fv.(*lua.LFunction); !ok || fn.IsG || d.CurrentLine <= 0 {
+		return ""
+	}
+	return d.Source + ":" + strconv.Itoa(d.CurrentLine) + ": "
 }
 
 // basePairs honours __pairs (5.2).

@@ -4,13 +4,13 @@
 // Open replaces or adds these globals (both 5.1 and 5.2 idioms keep working):
 //
 //	base:      tostring print tonumber select rawlen load loadstring unpack
-//	           xpcall pairs ipairs
+//	           xpcall error pairs ipairs
 //	table:     table.concat table.pack table.unpack
 //	string:    string.format string.rep string.find
 //	math:      math.log
 //	bit32:     the whole library
 //	os:        os.date os.time os.difftime os.exit
-//	io:        io.write, file:write
+//	io:        io.write, io.output, file:write
 //	debug:     debug.traceback
 //	package:   package.searchpath package.searchers, package.loaded entries
 //	           for the standard libraries
@@ -18,11 +18,17 @@
 // Numbers are converted to strings with FormatNumber (C's "%.14g") by every
 // function replaced here. The VM's own conversions cannot be changed from
 // outside gopher-lua: the '..' operator, string coercion in arithmetic
-// ("10"+1), and values returned into string.gsub replacements still use
-// gopher-lua's LNumber.String (Go's shortest form, so 1/3 .. "" gives
-// "0.3333333333333333" and 2^53 .. "" gives "9007199254740992"). Integers
-// below 1e15 print the same either way, which covers ports, counters and
-// timestamps.
+// ("10"+1), numbers returned into string.gsub replacements, and library
+// functions not replaced here that take a number where a string is expected
+// still use gopher-lua's LNumber.String (Go's shortest form, so 1/3 .. ""
+// gives "0.3333333333333333" and 2^53 .. "" gives "9007199254740992").
+// Integers below 1e14 print the same either way, which covers ports,
+// counters and timestamps.
+//
+// Chunk names given to load are stored in C Lua's short form ("=stdin" ->
+// "stdin", "@f.lua" -> "f.lua", source -> [string "..."]) because gopher-lua
+// uses the stored name directly in error messages and tracebacks; as a
+// consequence debug.getinfo(f).source is that short form too.
 //
 // Things that need the compiler and cannot be added by Go functions: _ENV,
 // the "\x41" and "\z" string escapes, and (in gopher-lua) yielding across
@@ -53,6 +59,7 @@ type state struct {
 	pairsIter  lua.LValue     // gopher-lua's iterator for pairs (next)
 	ipairsIter lua.LValue     // gopher-lua's iterator for ipairs
 	ioOutput   lua.LValue     // the original io.output, to find the default output file
+	ioOpen     lua.LValue     // the original io.open
 	fileWrite  lua.LValue     // the original file:write
 	strFind    lua.LValue     // the original string.find
 	osExit     lua.LValue     // the original os.exit

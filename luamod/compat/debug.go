@@ -72,16 +72,19 @@ func (st *state) traceback(L, co *lua.LState, level int) string {
 	}
 	var b strings.Builder
 	b.WriteString("stack traceback:")
+	// C Lua's countlevels yields the last valid level, one less than the
+	// number of levels; the cut-off arithmetic below follows it.
 	n := len(lines)
+	numlevels := n - 1
 	mark := -1
-	if n > levels1+levels2 {
+	if numlevels > levels1+levels2 {
 		mark = levels1
 	}
 	for lv := level; lv < n; {
 		lv++
 		if lv == mark {
 			b.WriteString("\n\t...")
-			lv = n - levels2
+			lv = numlevels - levels2
 			continue
 		}
 		b.WriteString("\n\t")
@@ -152,7 +155,19 @@ func (st *state) frameLines(co *lua.LState) []string {
 			}
 		}
 	}
-	lines := make([]string, 0, len(dbgs)+1)
+	lines := make([]string, 0, len(dbgs)+2)
+	if !co.Dead && co.G.CurrentThread != co {
+		// gopher-lua pops coroutine.yield's frame when a coroutine yields;
+		// C Lua shows it on top of a suspended coroutine. A thread that is
+		// not running and has a Lua function on top can only be a yielded
+		// coroutine: a thread parked in a Go function (a kernel blocking
+		// call, coroutine.resume) has that function's frame on top.
+		if fv, err := co.GetInfo("f", dbgs[0], lua.LNil); err == nil {
+			if fn, ok := fv.(*lua.LFunction); ok && !fn.IsG {
+				lines = append(lines, "[C]: in function 'yield'")
+			}
+		}
+	}
 	for i, d := range dbgs {
 		if !real[i] {
 			continue

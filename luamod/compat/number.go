@@ -337,7 +337,7 @@ func parseHex(s string) (float64, bool) {
 }
 
 // parseBase converts s in the given base (2..36) like Lua 5.2's
-// tonumber(s, base): optional whitespace, optional '-', alphanumeric digits
+// tonumber(s, base): optional whitespace, optional sign, alphanumeric digits
 // below base, optional whitespace. No "0x" prefix is skipped.
 func parseBase(s string, base int) (float64, bool) {
 	i := 0
@@ -345,8 +345,8 @@ func parseBase(s string, base int) (float64, bool) {
 		i++
 	}
 	neg := false
-	if i < len(s) && s[i] == '-' {
-		neg = true
+	if i < len(s) && (s[i] == '-' || s[i] == '+') {
+		neg = s[i] == '-'
 		i++
 	}
 	var n float64

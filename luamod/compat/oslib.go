@@ -54,7 +54,7 @@ func osDate(L *lua.LState) int {
 	} else {
 		t = t.In(localLocation())
 	}
-	if strings.HasPrefix(format, "*t") {
+	if format == "*t" {
 		tb := L.CreateTable(0, 9)
 		tb.RawSetString("year", lua.LNumber(t.Year()))
 		tb.RawSetString("month", lua.LNumber(t.Month()))

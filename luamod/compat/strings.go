@@ -226,7 +226,7 @@ func strFormat(L *lua.LState) int {
 			}
 		default:
 			if conv == 0 {
-				L.RaiseError("invalid option '%%' to 'format'")
+				L.RaiseError("%s", "invalid option '%' to 'format'")
 			}
 			L.RaiseError("invalid option '%%%c' to 'format'", conv)
 		}

@@ -54,7 +54,8 @@ func tableConcat(L *lua.LState) int {
 		case lua.LNumber:
 			size += 8
 		default:
-			L.RaiseError("invalid value (at index %d) in table for 'concat'", k)
+			// C Lua 5.2's wording (5.3 changed it to "(at index N)").
+			L.RaiseError("invalid value (%s) at index %d in table for 'concat'", v.Type().String(), k)
 		}
 		if k < j {
 			size += len(sep)

@@ -51,7 +51,7 @@ type SRV struct {
 
 // SOA is one start-of-authority record.
 type SOA struct {
-	MName, RName                             string
+	MName, RName                            string
 	Serial, Refresh, Retry, Expire, Minimum uint32
 }
 

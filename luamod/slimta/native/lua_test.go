@@ -5,24 +5,34 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/slimta-lua/slimta-lua/luamod/compat"
 	"github.com/slimta-lua/slimta-lua/luamod/slimta"
 	"github.com/stretchr/testify/require"
 	lua "github.com/yuin/gopher-lua"
 )
 
-// newState opens a Lua state with every slimta module preloaded.
-func newState(t testing.TB) *lua.LState {
+// newState opens a Lua state with every slimta module preloaded. With
+// withCompat the Lua 5.2 compatibility layer is installed as in the real
+// runtime; without it the modules must still work on plain gopher-lua.
+func newState(t testing.TB, withCompat bool) *lua.LState {
 	t.Helper()
 	L := lua.NewState()
 	t.Cleanup(L.Close)
+	if withCompat {
+		compat.Open(L, compat.Options{})
+	}
 	slimta.Preload(L)
-	// Lua 5.2 names the test scripts may use even on a plain 5.1 state.
 	require.NoError(t, L.DoString(`
 		table.unpack = table.unpack or unpack
-		package.path = ""
+		package.path = "" -- only preloaded modules
 	`))
 	return L
 }
+
+var variants = []struct {
+	name   string
+	compat bool
+}{{"lua51", false}, {"compat", true}}
 
 func runScript(t *testing.T, L *lua.LState, path string) {
 	t.Helper()
@@ -36,9 +46,11 @@ func TestLuaScripts(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, scripts)
 	for _, path := range scripts {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			runScript(t, newState(t), path)
-		})
+		for _, v := range variants {
+			t.Run(filepath.Base(path)+"/"+v.name, func(t *testing.T) {
+				runScript(t, newState(t, v.compat), path)
+			})
+		}
 	}
 }
 
@@ -49,5 +61,5 @@ func TestScriptFromEnv(t *testing.T) {
 	if path == "" {
 		t.Skip("SLIMTA_LUA_SCRIPT not set")
 	}
-	runScript(t, newState(t), path)
+	runScript(t, newState(t, os.Getenv("SLIMTA_LUA_COMPAT") != ""), path)
 }

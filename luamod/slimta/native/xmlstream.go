@@ -11,8 +11,8 @@ import (
 	"unicode/utf8"
 )
 
-// xmlHandler receives the events of an XMLParser, like expat's handlers.
-type xmlHandler interface {
+// XMLHandler receives the events of an XMLParser, like expat's handlers.
+type XMLHandler interface {
 	Start(name string, attrs []xml.Attr)
 	End(name string)
 	Text(data []byte)
@@ -87,7 +87,7 @@ func (p *XMLParser) Close() {
 
 // Parse feeds one chunk (final: no more data follows). It returns "" or
 // an expat-style error message; after an error the parser is dead.
-func (p *XMLParser) Parse(data []byte, final bool, h xmlHandler) (msg string) {
+func (p *XMLParser) Parse(data []byte, final bool, h XMLHandler) (msg string) {
 	if p.busy {
 		return errBusy
 	}
@@ -173,7 +173,7 @@ func (p *XMLParser) finish(err error) string {
 	return p.fail(errInvalidToken)
 }
 
-func (p *XMLParser) token(tok xml.Token, h xmlHandler) string {
+func (p *XMLParser) token(tok xml.Token, h XMLHandler) string {
 	switch t := tok.(type) {
 	case xml.StartElement:
 		if p.closed {

@@ -39,51 +39,67 @@ local headers_mt = {
 -- Lua's %s: the characters that start a continuation line.
 local WSP = {[32] = true, [9] = true, [13] = true, [11] = true, [12] = true}
 
--- to_crlf makes every line end of a (short) string CRLF.
-local function to_crlf(s)
-    if s:byte(1) ~= 10 and not s:find("[^\r]\n") then
-        return s
-    end
-    local out, n, pos = {}, 0, 1
-    while true do
-        local lf = s:find("\n", pos, true)
-        if not lf then
-            break
-        end
-        if lf > 1 and s:byte(lf - 1) == 13 then
-            n = n + 1
-            out[n] = s:sub(pos, lf)
-        else
-            out[n + 1], out[n + 2] = s:sub(pos, lf - 1), CRLF
-            n = n + 2
-        end
-        pos = lf + 1
-    end
-    n = n + 1
-    out[n] = s:sub(pos)
-    return table.concat(out)
-end
+local find, byte, sub = string.find, string.byte, string.sub
 
--- terminated returns a raw line (or lines) with CRLF line ends throughout.
-local function terminated(raw)
-    raw = to_crlf(raw)
-    if raw:byte(-1) ~= 10 then
-        raw = raw .. CRLF
+-- concat is table.concat in slices: gopher-lua's table.concat pushes every
+-- element on the Lua stack, which overflows for long arrays.
+local function concat(t, n)
+    n = n or #t
+    if n <= 200 then
+        return table.concat(t, "", 1, n)
     end
-    return raw
+    local parts, np = {}, 0
+    for i = 1, n, 200 do
+        np = np + 1
+        parts[np] = table.concat(t, "", i, math.min(i + 199, n))
+    end
+    return concat(parts, np)
 end
 
 -- line_bounds returns the end of the line starting at pos (its LF, or
 -- limit) and the end of its content (without CR?LF).
 local function line_bounds(data, pos, limit)
-    local lf = data:find("\n", pos, true)
+    local lf = find(data, "\n", pos, true)
     if not lf or lf > limit then
         return limit, limit
     end
-    if lf > pos and data:byte(lf - 1) == 13 then
+    if lf > pos and byte(data, lf - 1) == 13 then
         return lf, lf - 2
     end
     return lf, lf - 1
+end
+
+-- crlf_lines returns data[first..last] (whole lines) with every line ended
+-- by CRLF, including a last line that had no terminator.
+local function crlf_lines(data, first, last)
+    local out, n, pos = {}, 0, first
+    while pos <= last do
+        local line_end, content_end = line_bounds(data, pos, last)
+        out[n + 1], out[n + 2] = sub(data, pos, content_end), "\r\n"
+        n = n + 2
+        pos = line_end + 1
+    end
+    return concat(out, n)
+end
+
+-- A line ending is clean when it is CRLF.
+local function clean_end(data, line_end, content_end)
+    return line_end == content_end + 2
+end
+
+-- Field names seen before (RFC 5322: printable ASCII except ':'); bounded
+-- so junk cannot grow it without limit.
+local valid_names, num_valid_names = {}, 0
+local function valid_name(name)
+    local ok = valid_names[name]
+    if ok == nil then
+        ok = name ~= "" and not find(name, "[^!-9;-~]")
+        if num_valid_names < 4096 then
+            valid_names[name] = ok
+            num_valid_names = num_valid_names + 1
+        end
+    end
+    return ok
 end
 
 -- parse_fields reads header fields from data[1..limit]. In strict mode
@@ -96,29 +112,38 @@ local function parse_fields(self, data, limit, strict)
     local prefix, last
     local pos = 1
     while pos <= limit do
-        local name, vstart
-        if not WSP[data:byte(pos)] then
-            name, vstart = data:match("^([!-9;-~]+):()", pos)
+        local line_end, content_end = line_bounds(data, pos, limit)
+        local name, value
+        if not WSP[byte(data, pos)] then
+            local line = sub(data, pos, content_end)
+            local colon = find(line, ":", 1, true)
+            if colon then
+                name = sub(line, 1, colon - 1)
+                if valid_name(name) then
+                    local c = byte(line, colon + 1)
+                    if c == 32 or c == 9 then
+                        colon = colon + 1
+                    end
+                    value = sub(line, colon + 1)
+                else
+                    name = nil
+                end
+            end
         end
         if name then
-            local c = data:byte(vstart)
-            if c == 32 or c == 9 then
-                vstart = vstart + 1
-            end
-            local line_end, content_end = line_bounds(data, pos, limit)
-            local value = data:sub(vstart, content_end)
-            local start = pos
+            local start, clean = pos, clean_end(data, line_end, content_end)
             pos = line_end + 1
-            if pos <= limit and WSP[data:byte(pos)] then
+            if pos <= limit and WSP[byte(data, pos)] then
                 -- Unfold: drop each line break before white space.
                 local pieces, np = {value}, 1
                 repeat
                     line_end, content_end = line_bounds(data, pos, limit)
+                    clean = clean and clean_end(data, line_end, content_end)
                     np = np + 1
-                    pieces[np] = data:sub(pos, content_end)
+                    pieces[np] = sub(data, pos, content_end)
                     pos = line_end + 1
-                until pos > limit or not WSP[data:byte(pos)]
-                value = table.concat(pieces)
+                until pos > limit or not WSP[byte(data, pos)]
+                value = concat(pieces, np)
             end
             local lname = name:lower()
             local vals = rawget(headers, lname)
@@ -135,14 +160,15 @@ local function parse_fields(self, data, limit, strict)
                 rl = {}
                 raws[lname] = rl
             end
-            last = {value, terminated(data:sub(start, pos - 1)), name}
+            local raw = clean and sub(data, start, pos - 1) or crlf_lines(data, start, pos - 1)
+            last = {value, raw, name}
             rl[k] = last
         else
             if strict then
                 return pos
             end
-            local line_end = line_bounds(data, pos, limit)
-            local junk = terminated(data:sub(pos, line_end))
+            local junk = clean_end(data, line_end, content_end) and sub(data, pos, line_end)
+                or crlf_lines(data, pos, line_end)
             if last then
                 last[2] = last[2] .. junk
             else
@@ -153,6 +179,27 @@ local function parse_fields(self, data, limit, strict)
     end
     self._prefix = prefix
     return pos
+end
+
+-- find_blank_line locates the end of the header block: the first line
+-- break followed by a line of white space only (the original's pattern
+-- "\r?\n%s-\r?\n"). It returns the positions just after both line
+-- breaks. Plain searches keep this fast on big bodies without a blank line.
+local function find_blank_line(data)
+    local find, byte = string.find, string.byte
+    local lf = find(data, "\n", 1, true)
+    while lf do
+        local i = lf + 1
+        local b = byte(data, i)
+        while b == 32 or b == 9 or b == 13 or b == 11 or b == 12 do
+            i = i + 1
+            b = byte(data, i)
+        end
+        if b == 10 then
+            return lf + 1, i + 1
+        end
+        lf = find(data, "\n", i, true)
+    end
 end
 
 -- new(data) parses raw message data.
@@ -176,9 +223,7 @@ function contents.new(data)
         return self
     end
 
-    -- The header block ends at the first line break followed by a line of
-    -- white space only.
-    local headers_end, contents_start = data:match("\r?\n()%s-\r?\n()")
+    local headers_end, contents_start = find_blank_line(data)
     if headers_end then
         self.headers_end, self.contents_start = headers_end, contents_start
         parse_fields(self, data, headers_end - 1, false)
@@ -297,7 +342,7 @@ local function serialize(self)
     end
     n = n + 1
     out[n] = self._body or ""
-    local raw = table.concat(out)
+    local raw = concat(out, n)
     self.raw_data = raw
     return raw
 end

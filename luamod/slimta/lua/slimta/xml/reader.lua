@@ -35,13 +35,27 @@ local function data_cb(state, text)
     end
 end
 
+-- concat is table.concat in slices (gopher-lua's pushes every element on
+-- the Lua stack).
+local function concat(t)
+    local n = #t
+    if n <= 200 then
+        return table.concat(t)
+    end
+    local parts = {}
+    for i = 1, n, 200 do
+        parts[#parts + 1] = table.concat(t, "", i, math.min(i + 199, n))
+    end
+    return concat(parts)
+end
+
 local function end_cb(state)
     local depth = state.depth
     local t = state.texts[depth]
     if not t then
         t = ""
     elseif type(t) == "table" then
-        t = table.concat(t)
+        t = concat(t)
     end
     state.nodes[depth].data = t
     state.nodes[depth] = nil

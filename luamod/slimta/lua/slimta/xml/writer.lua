@@ -20,6 +20,21 @@ function writer:add_item(item)
     end
 end
 
+-- concat is table.concat in slices: gopher-lua's table.concat pushes every
+-- element on the Lua stack, which overflows for long arrays.
+local function concat(t, n)
+    n = n or #t
+    if n <= 200 then
+        return table.concat(t, "", 1, n)
+    end
+    local parts, np = {}, 0
+    for i = 1, n, 200 do
+        np = np + 1
+        parts[np] = table.concat(t, "", i, math.min(i + 199, n))
+    end
+    return concat(parts, np)
+end
+
 local indents = {[0] = ""}
 local function indent(depth)
     local s = indents[depth]
@@ -57,7 +72,7 @@ function writer:build(containers)
         out[n + 1], out[n + 2], out[n + 3] = indent(i - 1), "</" .. containers[i] .. ">", "\r\n"
         n = n + 3
     end
-    return table.concat(out), self.attachments
+    return concat(out, n), self.attachments
 end
 
 -- Helpers for to_xml implementations (not in the original, which wrote

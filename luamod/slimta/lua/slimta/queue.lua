@@ -1,0 +1,410 @@
+-- slimta.queue: stores messages received from the edge, answers the edge,
+-- then relays them, retrying, bouncing or deleting by the relay's answer
+-- (spec 2.20).
+--
+-- Differences from the original (spec 6.3), all about never losing or
+-- doubling accepted mail:
+--  * a message is stored in one step when the storage offers
+--    store_message (meta, contents, retry schedule and id together) and is
+--    always scheduled: at now + lock_duration when this queue relays it
+--    itself, at once when it only stores. If the process dies before the
+--    delivery ends, a later retry() finds it (#16, #17);
+--  * a storage failure answers that message 451 4.3.0 instead of killing
+--    the job and leaving the edge waiting forever (#19);
+--  * retry() locks the due messages before loading them, and every lock
+--    moves the retry time to the lock's expiry; while a job waits for the
+--    relay a helper thread keeps its locks alive (refresh_lock), so a slow
+--    delivery is never picked up a second time (#18);
+--  * a relay answer that is not a 2xx/4xx/5xx response (nil, no code, a
+--    numeric code from a TCP bus, an error raised by the relay bus) counts
+--    as a temporary failure (451 4.3.0) instead of crashing or bouncing
+--    (#20, #27);
+--  * a bounce replaces its original in one storage step, and a message
+--    from the null sender is never bounced, only dropped (#25);
+--  * ids whose meta or contents cannot be read because of a storage error
+--    (rather than because they are missing) are not deleted.
+
+slimta = slimta or require "slimta"
+require "slimta.message"
+local ratchet = require "ratchet"
+
+local message = slimta.message
+local response = slimta.message.response
+
+local NOT_FOUND = "Message ID not found."
+
+local queue = {}
+queue.__index = queue
+
+local function default_retry_algorithm()
+    return nil
+end
+
+function queue.new(edge_bus, relay_bus, storage)
+    return setmetatable({
+        edge_bus = edge_bus,
+        relay_bus = relay_bus,
+        storage = storage,
+        retry_algorithm = default_retry_algorithm,
+        bounce_builder = message.bounce.new(),
+        lock_duration = 120,
+    }, queue)
+end
+
+function queue:set_retry_algorithm(fn)
+    self.retry_algorithm = fn
+end
+
+function queue:set_bounce_builder(builder)
+    self.bounce_builder = builder
+end
+
+function queue:set_lock_duration(seconds)
+    self.lock_duration = seconds
+end
+
+local function log(fmt, ...)
+    io.stderr:write("slimta.queue: ", fmt:format(...), "\n")
+end
+
+-- one_line makes an error fit in a reply line.
+local function one_line(err)
+    local s = tostring(err):gsub("%c+", " ")
+    if #s > 200 then
+        s = s:sub(1, 200) .. "..."
+    end
+    return s
+end
+
+local function count(list)
+    return tonumber(list.n) or #list
+end
+
+---------------------------------------------------------------------------
+-- Storage steps
+
+local function store_message(session, msg, when)
+    if session.store_message then
+        msg.id = session:store_message(message.to_meta(msg), tostring(msg.contents), when)
+    else
+        local store = msg.store or message.methods.store
+        store(msg, session)
+        session:set_message_retry(msg.id, when)
+    end
+    return msg.id
+end
+
+-- load returns the message, or nil and the storage's error; unlike
+-- slimta.message.load it keeps the error, so callers can tell a missing
+-- message from a storage failure.
+local function load(session, id)
+    local meta, err = session:get_message_meta(id)
+    if meta == nil then
+        return nil, err
+    end
+    local raw, err2 = session:get_message_contents(id)
+    if raw == nil then
+        return nil, err2
+    end
+    return message.from_meta(meta, raw, id)
+end
+
+local function increment_attempts(session, msg)
+    local inc = msg.increment_attempts or message.methods.increment_attempts
+    inc(msg, session)
+end
+
+---------------------------------------------------------------------------
+-- Jobs: callables returned by accept() and retry()
+
+local job = {}
+job.__index = job
+
+function job.__call(self)
+    if self.messages then
+        self:store()
+    end
+    if self.queue.relay_bus then
+        self:relay()
+    end
+end
+
+-- store: write every message of an edge request and answer the edge.
+function job.store(self)
+    local q = self.queue
+    local messages = self.messages or {}
+    local responses, stored = {}, {}
+    local connected, session = pcall(q.storage.connect, q.storage)
+    local when = os.time()
+    if q.relay_bus then
+        when = when + q.lock_duration
+    end
+    for i = 1, count(messages) do
+        local msg = messages[i]
+        local ok, err
+        if not connected then
+            ok, err = false, session
+        elseif type(msg) ~= "table" then
+            ok, err = false, "not a message"
+        else
+            ok, err = pcall(store_message, session, msg, when)
+        end
+        if ok then
+            responses[i] = response.new("250", "Message queued as " .. msg.id, msg.id)
+            stored[#stored + 1] = msg
+        else
+            if type(msg) == "table" then
+                msg.id = nil
+            end
+            log("storing a message failed: %s", one_line(err))
+            responses[i] = response.new("451", "4.3.0 Message queuing failed: " .. one_line(err))
+        end
+    end
+    if connected then
+        pcall(session.close, session)
+    end
+    self.stored = stored
+    if self.transaction then
+        self.transaction:send_response(responses)
+        self.transaction = nil
+    end
+end
+
+-- normalize turns whatever the relay answered into a response with a
+-- three-digit string code of class 2, 4 or 5.
+local function normalize(ok, r)
+    if not ok then
+        return response.new("451", "4.3.0 Relay failed: " .. one_line(r))
+    end
+    if type(r) ~= "table" then
+        return response.new("451", "4.3.0 No response from relay")
+    end
+    local code = tostring(r.code or ""):match("^%s*(%d%d%d)%s*$")
+    if not code or not code:find("^[245]") then
+        return response.new("451", "4.3.0 Invalid relay response: " .. one_line(r.code) .. " " .. one_line(r.message or ""))
+    end
+    r.code = code
+    r.message = tostring(r.message or "")
+    return r
+end
+
+local function fail(q, session, msg, r)
+    local builder = q.bounce_builder
+    local b, why
+    if msg.envelope and msg.envelope.sender ~= "" then
+        b, why = builder:build(msg, r)
+    else
+        why = "null sender"
+    end
+    if not b then
+        log("dropping undeliverable message %s (%s): %s %s", tostring(msg.id), tostring(why), tostring(r.code), one_line(r.message))
+        session:delete_message(msg.id)
+        return
+    end
+    if session.store_message then
+        b.id = session:store_message(message.to_meta(b), tostring(b.contents), os.time(), msg.id)
+    else
+        local store = b.store or message.methods.store
+        local bid = store(b, session)
+        session:set_message_retry(bid, os.time())
+        session:delete_message(msg.id)
+    end
+end
+
+-- deliver relays one locked message and acts on the answer.
+local function deliver(q, session, msg)
+    local r = normalize(pcall(q.try_relay, q, msg))
+    local class = r.code:sub(1, 1)
+    if class == "2" then
+        session:delete_message(msg.id)
+    elseif class == "4" then
+        increment_attempts(session, msg)
+        local when = q.retry_algorithm(msg, r)
+        if when then
+            session:set_message_retry(msg.id, when)
+            session:unlock_message(msg.id)
+        else
+            r.message = r.message .. " (Too many retries)"
+            fail(q, session, msg, r)
+        end
+    else
+        fail(q, session, msg, r)
+    end
+end
+
+-- keep_locks starts a thread that refreshes the job's locks until the job
+-- ends, so that a delivery outlasting lock_duration is not taken by a
+-- second retry pass. A second thread watches the job's thread and stops
+-- the first if the job is killed. Returns a function that stops both.
+local function keep_locks(q, session, locked)
+    local owner = ratchet.thread.self()
+    if not session.refresh_lock or not owner then
+        return function () end
+    end
+    local interval = q.lock_duration / 2
+    local keeper = ratchet.thread.attach(function ()
+        while true do
+            ratchet.thread.timer(interval)
+            local ids = {}
+            for id in pairs(locked) do
+                ids[#ids + 1] = id
+            end
+            for _, id in ipairs(ids) do
+                if locked[id] then
+                    pcall(session.refresh_lock, session, id, q.lock_duration)
+                end
+            end
+        end
+    end)
+    local watcher = ratchet.thread.attach(function ()
+        ratchet.thread.wait_all({owner})
+        ratchet.thread.kill(keeper)
+    end)
+    return function ()
+        ratchet.thread.kill(watcher)
+        ratchet.thread.kill(keeper)
+    end
+end
+
+-- relay: deliver the stored (accept) or loaded (retry) messages.
+function job.relay(self)
+    local q = self.queue
+    local messages = self.relay_messages or self.stored
+    if not q.relay_bus or not messages or #messages == 0 then
+        return
+    end
+    local connected, session = pcall(q.storage.connect, q.storage)
+    if not connected then
+        -- The messages stay scheduled; a later retry() delivers them.
+        log("relay: cannot connect to storage: %s", one_line(session))
+        return
+    end
+    local locked = self.locked or {}
+    self.locked = locked
+    for _, msg in ipairs(messages) do
+        if msg.id and not locked[msg.id] then
+            local ok, got = pcall(session.lock_message, session, msg.id, q.lock_duration)
+            if ok and got then
+                locked[msg.id] = true
+            end
+        end
+    end
+    local stop_keeping = keep_locks(q, session, locked)
+    for _, msg in ipairs(messages) do
+        if msg.id and locked[msg.id] then
+            local ok, err = pcall(deliver, q, session, msg)
+            if not ok then
+                -- Left locked and scheduled: retried once the lock expires.
+                log("relay of %s failed: %s", tostring(msg.id), one_line(err))
+            end
+            locked[msg.id] = nil
+        end
+    end
+    stop_keeping()
+    pcall(session.close, session)
+end
+
+---------------------------------------------------------------------------
+-- Queue methods
+
+function queue:accept()
+    local transaction, messages = self.edge_bus:recv_request()
+    if not transaction then
+        log("receiving from the edge failed: %s", one_line(messages))
+        -- A broken bus must not turn the accept loop into a busy loop.
+        if ratchet.thread.self() then
+            ratchet.thread.timer(0.1)
+        end
+        return setmetatable({queue = self, messages = {}}, job)
+    end
+    return setmetatable({queue = self, transaction = transaction, messages = messages}, job)
+end
+
+-- retry returns a job relaying every message due now, or nil. The due
+-- messages are locked here, so two retry passes never share a message.
+function queue:retry()
+    if not self.relay_bus then
+        return nil
+    end
+    local session = self.storage:connect()
+    local ids, err = session:get_deferred_messages(os.time())
+    if not ids then
+        pcall(session.close, session)
+        log("retry: %s", one_line(err))
+        return nil
+    end
+    local messages, locked = {}, {}
+    for i = 1, count(ids) do
+        local id = ids[i]
+        if id and session:lock_message(id, self.lock_duration) then
+            local msg = load(session, id)
+            if msg then
+                messages[#messages + 1] = msg
+                locked[id] = true
+            else
+                session:unlock_message(id)
+            end
+        end
+    end
+    pcall(session.close, session)
+    if #messages == 0 then
+        return nil
+    end
+    return setmetatable({queue = self, relay_messages = messages, locked = locked}, job)
+end
+
+local function load_all(session, ids, delete_invalid)
+    local messages, invalid = {}, {}
+    for i = 1, count(ids) do
+        local id = ids[i]
+        if id ~= nil then
+            local msg, err = load(session, id)
+            if msg then
+                messages[#messages + 1] = msg
+            else
+                invalid[#invalid + 1] = id
+                if delete_invalid and err == NOT_FOUND then
+                    session:delete_message(id)
+                end
+            end
+        end
+    end
+    return messages, invalid
+end
+
+function queue:get_deferred_messages(session, timestamp)
+    local ids, err = session:get_deferred_messages(timestamp)
+    if not ids then
+        error(err, 2)
+    end
+    return (load_all(session, ids, true))
+end
+
+function queue:get_all_messages(session)
+    local ids, err = session:get_all_messages()
+    if not ids then
+        error(err, 2)
+    end
+    return load_all(session, ids, false)
+end
+
+function queue:try_relay(msg, session)
+    if session then
+        if not session:lock_message(msg.id, self.lock_duration) then
+            return false, "locked"
+        end
+    end
+    local ok, responses = pcall(function ()
+        return self.relay_bus:send_request({msg}):recv_response()
+    end)
+    if session then
+        session:unlock_message(msg.id)
+    end
+    if not ok then
+        error(responses, 0)
+    end
+    return responses and responses[1]
+end
+
+slimta.queue = queue
+return slimta

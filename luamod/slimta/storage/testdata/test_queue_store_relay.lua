@@ -1,0 +1,23 @@
+-- spec 4.2 test_queue_store_relay: relay answers 250, storage ends empty.
+dofile(TESTDATA .. "/helper.lua")
+require "slimta.queue"
+
+local storage = new_storage()
+run(function ()
+    local edge_srv, edge_cli = local_bus()
+    local relay_srv, relay_cli = local_bus()
+    local q = slimta.queue.new(edge_srv, relay_cli, storage)
+    local _, seen = fake_relay(relay_srv, {response("250", "2.6.0 Ok")})
+    local client = ratchet.thread.attach(function ()
+        local replies = edge_cli:send_request({test_message()}):recv_response()
+        assert(replies[1].code == "250")
+    end)
+    local job = q:accept()
+    job()
+    ratchet.thread.wait_all({client})
+    assert(#seen == 1)
+    assert(seen[1].envelope.sender == "sender@slimta.org")
+end)
+assert(count_ids(storage:get_all_messages()) == 0)
+assert(count_ids(storage:get_deferred_messages()) == 0)
+assert(count_ids(storage:get_active_messages()) == 0)
