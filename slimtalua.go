@@ -75,6 +75,7 @@ func Setup(L *lua.LState) {
 	compat.Open(L, compat.Options{DeadTraceback: kernel.DeadTraceback})
 	pcallfix.Open(L)
 	ratchet.GuardCoroutines(L)
+	ratchet.WrapBlockingStdlib(L)
 	ratchet.Preload(L)
 	slimta.Preload(L)
 }
@@ -117,7 +118,8 @@ func (rt *Runtime) RunString(ctx context.Context, src, name string) error {
 	if err != nil {
 		return err
 	}
-	return rt.Call(ctx, fn)
+	_, err = rt.Call(ctx, fn)
+	return err
 }
 
 // RunFile runs the Lua file at path with args as its ... values.
@@ -130,14 +132,18 @@ func (rt *Runtime) RunFile(ctx context.Context, path string, args ...string) err
 	for i, a := range args {
 		vals[i] = lua.LString(a)
 	}
-	return rt.Call(ctx, fn, vals...)
+	_, err = rt.Call(ctx, fn, vals...)
+	return err
 }
 
-// Call runs fn(args...) under ctx. Cancelling ctx stops every kernel loop
-// of the runtime: threads are killed, tracked sockets closed, and the loop
-// raises, so Call returns an error wrapping ctx's cause.
-func (rt *Runtime) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) error {
+// Call runs fn(args...) under ctx and returns its results. Cancelling ctx
+// stops every kernel loop of the runtime: threads are killed, tracked
+// sockets closed, and the loop raises, so Call returns an error wrapping
+// ctx's cause.
+func (rt *Runtime) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) ([]lua.LValue, error) {
 	L := rt.L
+	top := L.GetTop()
+	defer L.SetTop(top)
 	if ctx != nil && ctx.Done() != nil {
 		kernel.SetContext(L, ctx)
 		L.SetContext(ctx)
@@ -168,7 +174,12 @@ func (rt *Runtime) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) 
 	})
 	err := pcallfix.PCallHandler(L, len(args), lua.MultRet, capture)
 	if err == nil {
-		return nil
+		n := L.GetTop() - top
+		res := make([]lua.LValue, n)
+		for i := range res {
+			res[i] = L.Get(top + 1 + i)
+		}
+		return res, nil
 	}
 	e := &Error{Message: err.Error(), Traceback: trace}
 	var ae *lua.ApiError
@@ -180,9 +191,18 @@ func (rt *Runtime) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) 
 		}
 	}
 	if ctx != nil && ctx.Err() != nil {
-		return fmt.Errorf("%w: %s", context.Cause(ctx), e.Message)
+		return nil, fmt.Errorf("%w: %s", context.Cause(ctx), e.Message)
 	}
-	return e
+	return nil, e
+}
+
+// CallGlobal calls the global function name with args and returns its results.
+func (rt *Runtime) CallGlobal(ctx context.Context, name string, args ...lua.LValue) ([]lua.LValue, error) {
+	fn := rt.L.GetGlobal(name)
+	if fn == lua.LNil {
+		return nil, fmt.Errorf("slimtalua: no global function %q", name)
+	}
+	return rt.Call(ctx, fn, args...)
 }
 
 // ToString converts a Lua value with tostring semantics (honouring __tostring).

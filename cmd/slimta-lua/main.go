@@ -152,12 +152,10 @@ loop:
 		if a.kind == "e" {
 			err = runChunkString(rt, a.arg, "=(command line)")
 		} else {
-			L.Push(L.GetGlobal("require"))
-			L.Push(lua.LString(a.arg))
-			err = callTop(rt, 1)
-			if err == nil {
-				L.SetGlobal(a.arg, L.Get(-1))
-				L.Pop(1)
+			var res []lua.LValue
+			res, err = rt.Call(context.Background(), L.GetGlobal("require"), lua.LString(a.arg))
+			if err == nil && len(res) > 0 {
+				L.SetGlobal(a.arg, res[0])
 			}
 		}
 		if err != nil {
@@ -270,7 +268,7 @@ func runChunkFile(rt *slimtalua.Runtime, path string, args []string) error {
 	return callTop(rt, len(args))
 }
 
-// callTop calls the function below the top nargs values, leaving results.
+// callTop calls the function below the top nargs values.
 func callTop(rt *slimtalua.Runtime, nargs int) error {
 	L := rt.L
 	fn := L.Get(-nargs - 1)
@@ -279,12 +277,7 @@ func callTop(rt *slimtalua.Runtime, nargs int) error {
 		args[i] = L.Get(-nargs + i)
 	}
 	L.Pop(nargs + 1)
-	top := L.GetTop()
-	err := rt.Call(context.Background(), fn, args...)
-	if err == nil && L.GetTop() > top {
-		// keep only the first result for -l
-		L.SetTop(top + 1)
-	}
+	_, err := rt.Call(context.Background(), fn, args...)
 	return err
 }
 
@@ -336,17 +329,16 @@ func repl(rt *slimtalua.Runtime, stdin io.Reader, stdout, stderr io.Writer) {
 			continue
 		}
 		pending, prompt = "", "> "
-		top := rt.L.GetTop()
-		if err := rt.Call(context.Background(), fn); err != nil {
+		res, err := rt.Call(context.Background(), fn)
+		if err != nil {
 			report(stderr, err)
 			continue
 		}
-		if n := rt.L.GetTop() - top; n > 0 {
-			parts := make([]string, n)
-			for i := 0; i < n; i++ {
-				parts[i] = rt.ToString(rt.L.Get(top + 1 + i))
+		if len(res) > 0 {
+			parts := make([]string, len(res))
+			for i, v := range res {
+				parts[i] = rt.ToString(v)
 			}
-			rt.L.SetTop(top)
 			fmt.Fprintln(stdout, strings.Join(parts, "\t"))
 		}
 	}

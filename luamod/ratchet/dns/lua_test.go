@@ -2,6 +2,7 @@ package dns_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +16,17 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 // TestLuaScripts runs testdata/*.lua with globals pointing at a loopback
 // DNS server: RESOLV_CONF (a resolv.conf naming it), HOSTS (a hosts file)
-// and MISSING (a path that does not exist).
+// MISSING (a path that does not exist) and PORT (a free TCP port).
 func TestLuaScripts(t *testing.T) {
 	srv, err := dnstest.StartTestServer(
 		"host.test. 60 IN A 192.0.2.1",
@@ -55,6 +64,7 @@ func TestLuaScripts(t *testing.T) {
 			L.SetGlobal("RESOLV_CONF", lua.LString(rc))
 			L.SetGlobal("HOSTS", lua.LString(hosts))
 			L.SetGlobal("MISSING", lua.LString(filepath.Join(dir, "missing")))
+			L.SetGlobal("PORT", lua.LNumber(freePort(t)))
 			// Nothing may reach the system's DNS server from a test: the
 			// defaults point at the test server too, and DNS_QUERIES lets
 			// scripts check that local answers sent nothing at all.

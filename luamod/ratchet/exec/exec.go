@@ -233,7 +233,7 @@ func (p *Process) start(L *lua.LState) {
 		L.SetMetatable(ud, fileMeta(L))
 		p.files[i] = ud
 	}
-	p.untrack = kernel.Track(L, p)
+	p.untrack = kernel.Track(L, abandon{p})
 	if startErr != nil {
 		p.failed = true
 		p.pid = -1
@@ -257,6 +257,19 @@ func (p *Process) Close() error {
 		if f != nil {
 			f.Close()
 		}
+	}
+	return nil
+}
+
+// abandon is what the embedding context's cancellation closes: the pipes,
+// and the child itself, so that a stopped runtime leaves no process (nor
+// the goroutine reaping it) behind.
+type abandon struct{ p *Process }
+
+func (a abandon) Close() error {
+	a.p.Close()
+	if a.p.cmd != nil && !a.p.exited() {
+		_ = a.p.cmd.Process.Kill()
 	}
 	return nil
 }

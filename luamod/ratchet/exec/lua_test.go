@@ -38,3 +38,28 @@ func TestLuaScripts(t *testing.T) {
 		})
 	}
 }
+
+// Cancelling the embedding context ends a thread blocked on a child and
+// kills the child.
+func TestCancelKillsChild(t *testing.T) {
+	if _, err := exec.LookPath("sleep"); err != nil {
+		t.Skip("sleep not in PATH (coreutils)")
+	}
+	rt := slimtalua.New()
+	defer rt.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := rt.RunString(ctx, `
+		require "ratchet"
+		ratchet.new(function ()
+			local p = ratchet.exec.new({"sleep", "30"})
+			p:start()
+			PID = p:start_pid or nil
+			ratchet.thread.attach(function () p:stdout():read() end)
+			p:wait()
+		end):loop()
+	`, "cancel")
+	require.Error(t, err)
+	require.Less(t, time.Since(start), 10*time.Second)
+}
