@@ -32,6 +32,7 @@ usage: slimta-lua scripts/mta.lua [options]
   --spool DIR            durable queue directory (default ./spool)
   --redis HOST:PORT      keep the queue in Redis instead of --spool
   --redis-db N           first of the four Redis databases used (default 0)
+  --memory               keep the queue in memory (not durable; for tests)
   --smarthost HOST:PORT  relay everything to HOST:PORT (default: MX lookups)
   --hostname NAME        name in the banner, EHLO and Received headers
                          (default: $HOSTNAME or the system host name)
@@ -130,6 +131,8 @@ do
             os.exit(0)
         elseif name == "--quiet" then
             opts.quiet = true
+        elseif name == "--memory" then
+            opts.memory = true
         elseif numeric[name] then
             local v = tonumber(take())
             if not v or v < 0 then
@@ -203,7 +206,10 @@ local clock = os.clock
 -- Storage.
 
 local storage
-if opts.redis then
+if opts.memory then
+    require "slimta.storage.memory"
+    storage = slimta.storage.memory.new()
+elseif opts.redis then
     require "slimta.storage.redis"
     local host, port = host_port(opts.redis, "--redis")
     storage = slimta.storage.redis.new(host, port, opts.redis_db)
@@ -339,6 +345,9 @@ local function listen()
     local rec = ratchet.socket.prepare_tcp(opts.listen, opts.port)
     local sock = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
     sock:setsockopt("SO_REUSEADDR", true)
+    -- Accepted sockets inherit TCP_NODELAY on Linux: replies are small
+    -- writes that must not wait for the client's delayed ACK.
+    pcall(sock.setsockopt, sock, "TCP_NODELAY", true)
     sock:bind(rec.addr)
     sock:listen()
     return sock
@@ -440,7 +449,7 @@ local function main()
 
     log("started", {
         {"listen", opts.listen .. ":" .. opts.port},
-        {"storage", opts.redis and ("redis:" .. opts.redis) or ("disk:" .. opts.spool)},
+        {"storage", opts.memory and "memory" or opts.redis and ("redis:" .. opts.redis) or ("disk:" .. opts.spool)},
         {"routing", opts.smarthost and ("smarthost:" .. opts.smarthost) or "mx"},
         {"hostname", hostname},
     })

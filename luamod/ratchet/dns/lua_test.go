@@ -86,3 +86,40 @@ func TestLuaScripts(t *testing.T) {
 		})
 	}
 }
+
+// Lookup is the Go entry point other native modules use: same local rules,
+// and the calling thread alone waits for the server.
+func TestLookupFromThread(t *testing.T) {
+	srv, err := dnstest.StartTestServer("host.test. 60 IN A 192.0.2.1")
+	require.NoError(t, err)
+	defer srv.Close()
+	rt := slimtalua.New()
+	defer rt.Close()
+	conf := dns.NewResolvConf()
+	conf.Parse([]byte(srv.ResolvConf("options timeout:1 attempts:1")))
+	dns.SetDefaults(rt.State(), conf, nil)
+	rt.Register("GO_LOOKUP", func(L *lua.LState) int {
+		ans, err := dns.Lookup(L, L.CheckString(1), dns.TypeA)
+		if err != nil {
+			L.Push(lua.LNil)
+			L.Push(lua.LString(err.Error()))
+			return 2
+		}
+		L.Push(lua.LString(ans.Addrs[0].String()))
+		return 1
+	})
+	err = rt.RunString(context.Background(), `
+		require "ratchet"
+		local ticks = 0
+		ratchet.new(function ()
+			ratchet.thread.attach(function ()
+				assert(GO_LOOKUP("host.test") == "192.0.2.1")
+				assert(GO_LOOKUP("localhost") == "127.0.0.1")
+				assert(select(2, GO_LOOKUP("none.test")) == "none.test has no A record")
+			end)
+			ratchet.thread.attach(function () ratchet.thread.timer(0); ticks = ticks + 1 end)
+		end):loop()
+		assert(ticks == 1)
+	`, "lookup")
+	require.NoError(t, err)
+}

@@ -18,6 +18,16 @@ import (
 	mdns "github.com/miekg/dns"
 )
 
+// RR types for Go callers (Lookup), so they need not import miekg/dns.
+const (
+	TypeA     = mdns.TypeA
+	TypeAAAA  = mdns.TypeAAAA
+	TypeMX    = mdns.TypeMX
+	TypePTR   = mdns.TypePTR
+	TypeTXT   = mdns.TypeTXT
+	TypeCNAME = mdns.TypeCNAME
+)
+
 // Query types by their ratchet names.
 var typeNames = map[string]uint16{
 	"a": mdns.TypeA, "aaaa": mdns.TypeAAAA, "mx": mdns.TypeMX, "ns": mdns.TypeNS,

@@ -403,3 +403,29 @@ func FuzzCharStrings(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkLocalQuery(b *testing.B) {
+	r := &Resolver{Conf: NewResolvConf(), Hosts: &Hosts{}}
+	r.Hosts.Parse([]byte("127.0.0.1 localhost\n192.0.2.1 a.test b.test\n"))
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := r.Query(ctx, "b.test", mdns.TypeA); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkServerQuery(b *testing.B) {
+	s, err := dnstest.StartTestServer("host.test. 60 IN A 192.0.2.1")
+	require.NoError(b, err)
+	defer s.Close()
+	c := NewResolvConf()
+	c.Parse([]byte(s.ResolvConf()))
+	r := &Resolver{Conf: c, Hosts: &Hosts{}}
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := r.Query(ctx, "host.test", mdns.TypeA); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

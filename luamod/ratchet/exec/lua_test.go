@@ -5,11 +5,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	slimtalua "github.com/slimta-lua/slimta-lua"
 	"github.com/stretchr/testify/require"
+	lua "github.com/yuin/gopher-lua"
 )
 
 // TestLuaScripts runs every testdata/*.lua script; each asserts its own
@@ -54,12 +56,17 @@ func TestCancelKillsChild(t *testing.T) {
 		require "ratchet"
 		ratchet.new(function ()
 			local p = ratchet.exec.new({"sleep", "30"})
-			p:start()
-			PID = p:start_pid or nil
+			PID = p:start()
 			ratchet.thread.attach(function () p:stdout():read() end)
 			p:wait()
 		end):loop()
 	`, "cancel")
-	require.Error(t, err)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Less(t, time.Since(start), 10*time.Second)
+	pid := int(lua.LVAsNumber(rt.State().GetGlobal("PID")))
+	require.Greater(t, pid, 0)
+	// Killed and reaped: the pid no longer exists.
+	require.Eventually(t, func() bool {
+		return syscall.Kill(pid, 0) == syscall.ESRCH
+	}, 5*time.Second, 10*time.Millisecond)
 }

@@ -124,7 +124,7 @@ func lookupLocal(host string, v6 bool) (addrs []netip.Addr, ok bool) {
 		}
 		return nil, true
 	}
-	name := strings.ToLower(strings.TrimSuffix(host, "."))
+	name := strings.ToLower(strings.TrimRight(host, "."))
 	if name == "localhost" {
 		// Rule 3: IPv4 only, so that a no-family lookup gives 127.0.0.1.
 		if v6 {

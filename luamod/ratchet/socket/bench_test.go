@@ -266,4 +266,3 @@ func BenchmarkIdleMemory(b *testing.B) {
 // idleServerMeasured is idleServer with a pause for the last threads to
 // park before the measurement.
 var idleServerMeasured = strings.Replace(idleServer, "accepted()", "ratchet.thread.timer(0.2)\n\t\taccepted()", 1)
-

@@ -36,7 +36,7 @@ func parseHosts(data []byte) hostsTable {
 		}
 		ip = ip.Unmap()
 		for _, name := range f[1:] {
-			name = strings.ToLower(strings.TrimSuffix(name, "."))
+			name = strings.ToLower(strings.TrimRight(name, "."))
 			if name == "" {
 				continue
 			}

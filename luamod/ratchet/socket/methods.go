@@ -2,6 +2,7 @@ package socket
 
 import (
 	"os"
+	"unsafe"
 
 	"github.com/slimta-lua/slimta-lua/kernel"
 	"github.com/slimta-lua/slimta-lua/luamod/luaarg"
@@ -177,14 +178,16 @@ func sockConnect(L *lua.LState) int {
 func sockSend(L *lua.LState) int {
 	s := Check(L, 1, "ratchet.socket.send")
 	data := checkString(L, 2, "ratchet.socket.send")
+	// The bytes are only read: no copy of the Lua string.
+	bytes := unsafe.Slice(unsafe.StringData(data), len(data))
 	if s.enc != nil {
-		s.enc.Write(L, []byte(data))
+		s.enc.Write(L, bytes)
 		if s.tracer != nil {
 			s.trace(L, "encrypted send", lua.LString(data))
 		}
 		return 0
 	}
-	n := s.sendPlain(L, []byte(data), "ratchet.socket.send()")
+	n := s.sendPlain(L, bytes, "ratchet.socket.send()")
 	if s.tracer != nil {
 		s.trace(L, "send", lua.LNumber(n))
 	}

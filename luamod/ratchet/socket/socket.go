@@ -101,6 +101,8 @@ type Socket struct {
 	rl, wl  waitList
 	untrack func()
 	closed  atomic.Bool
+
+	rop, wop *ioOp // reusable recv/send waits (used under the baton)
 }
 
 // newSocket wraps a non-blocking descriptor. The descriptor belongs to the
@@ -336,6 +338,10 @@ func (s *Socket) Abort(w *Waiter) {
 // when the socket is closed, or when w is aborted. It must not touch Lua.
 // Waits of several goroutines on one socket are supported.
 func (s *Socket) Await(w *Waiter, write bool, timeout time.Duration, try func(fd int) bool) error {
+	return s.await(w, write, timeout, func(fd uintptr) bool { return try(int(fd)) })
+}
+
+func (s *Socket) await(w *Waiter, write bool, timeout time.Duration, fn func(fd uintptr) bool) error {
 	l := &s.rl
 	if write {
 		l = &s.wl
@@ -359,7 +365,6 @@ func (s *Socket) Await(w *Waiter, write bool, timeout time.Duration, try func(fd
 	s.apply(l, write)
 	s.mu.Unlock()
 
-	fn := func(fd uintptr) bool { return try(int(fd)) }
 	var res error
 	for {
 		var err error
@@ -508,6 +513,102 @@ func send(fd int, p []byte) (int, error) {
 	}
 }
 
+// ioOp is a recv or send wait of the Lua-facing hot path. Each socket
+// keeps one per direction and reuses it, so that a wait allocates nothing
+// beyond what kernel.Block needs.
+type ioOp struct {
+	s       *Socket
+	write   bool
+	busy    bool
+	w       Waiter
+	timeout time.Duration
+	buf     []byte
+	n       int
+	err     error // of the syscall
+	werr    error // of the wait
+	try     func(fd uintptr) bool
+	wait    func(<-chan struct{})
+	abort   func()
+
+	abortable bool // waiting from a ratchet thread (not main)
+}
+
+func newOp(s *Socket, write bool) *ioOp {
+	o := &ioOp{s: s, write: write}
+	if write {
+		o.try = func(fd uintptr) bool {
+			o.n, o.err = send(int(fd), o.buf)
+			return o.err != unix.EAGAIN
+		}
+	} else {
+		o.try = func(fd uintptr) bool {
+			o.n, o.err = read(int(fd), o.buf)
+			return o.err != unix.EAGAIN
+		}
+	}
+	o.wait = func(cancel <-chan struct{}) {
+		// From main the kernel runs the wait synchronously and passes the
+		// runtime context's Done channel instead of calling abort.
+		if cancel != nil && !o.abortable {
+			done := make(chan struct{})
+			go func() {
+				select {
+				case <-cancel:
+					o.s.Abort(&o.w)
+				case <-done:
+				}
+			}()
+			defer close(done)
+		}
+		o.werr = o.s.await(&o.w, o.write, o.timeout, o.try)
+	}
+	o.abort = func() { o.s.Abort(&o.w) }
+	return o
+}
+
+// getOp returns the socket's reusable op for a direction, or a fresh one
+// if another thread is already waiting with it.
+func (s *Socket) getOp(write bool) *ioOp {
+	p := &s.rop
+	if write {
+		p = &s.wop
+	}
+	o := *p
+	if o == nil {
+		o = newOp(s, write)
+		*p = o
+	}
+	if o.busy {
+		o = newOp(s, write)
+	}
+	o.busy = true
+	s.mu.Lock()
+	o.w = Waiter{}
+	s.mu.Unlock()
+	return o
+}
+
+// run suspends the calling thread until the op's syscall stops returning
+// EAGAIN, then returns its result; wait failures are raised.
+func (o *ioOp) run(L *lua.LState, buf []byte, fn, what string) int {
+	defer func() { o.busy = false; o.buf = nil }()
+	o.buf, o.n, o.err, o.werr = buf, 0, nil, nil
+	o.timeout = o.s.timeout
+	o.abortable = kernel.InThread(L)
+	if o.abortable {
+		kernel.Block(L, o.wait, o.abort)
+	} else {
+		kernel.Block(L, o.wait, nil)
+	}
+	if o.werr != nil {
+		raiseWait(L, o.werr, fn, what, what)
+	}
+	if o.err != nil {
+		kernel.RaiseErrno(L, fn, what, o.err)
+	}
+	return o.n
+}
+
 // recvPlain reads up to len(buf) bytes from the descriptor, suspending the
 // calling thread while nothing is available.
 func (s *Socket) recvPlain(L *lua.LState, buf []byte, fn string) int {
@@ -525,17 +626,7 @@ func (s *Socket) recvPlain(L *lua.LState, buf []byte, fn string) int {
 	if err != unix.EAGAIN {
 		kernel.RaiseErrno(L, fn, "recv", err)
 	}
-	werr := s.wait(L, false, func(fd int) bool {
-		n, err = read(fd, buf)
-		return err != unix.EAGAIN
-	})
-	if werr != nil {
-		raiseWait(L, werr, fn, "recv", "recv")
-	}
-	if err != nil {
-		kernel.RaiseErrno(L, fn, "recv", err)
-	}
-	return n
+	return s.getOp(false).run(L, buf, fn, "recv")
 }
 
 // sendPlain makes one send attempt of p, suspending while the kernel
@@ -555,17 +646,7 @@ func (s *Socket) sendPlain(L *lua.LState, p []byte, fn string) int {
 	if err != unix.EAGAIN {
 		kernel.RaiseErrno(L, fn, "send", err)
 	}
-	werr := s.wait(L, true, func(fd int) bool {
-		n, err = send(fd, p)
-		return err != unix.EAGAIN
-	})
-	if werr != nil {
-		raiseWait(L, werr, fn, "send", "send")
-	}
-	if err != nil {
-		kernel.RaiseErrno(L, fn, "send", err)
-	}
-	return n
+	return s.getOp(true).run(L, p, fn, "send")
 }
 
 // Recv reads up to len(buf) bytes (through TLS when encrypted) and returns

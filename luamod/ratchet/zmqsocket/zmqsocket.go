@@ -449,6 +449,7 @@ func (s *Socket) recvFrame(L *lua.LState, fn string, wait bool) ([]byte, bool, b
 			}
 			return data, more, true
 		}
+		s.checkOpen(L, fn) // closed by another thread meanwhile
 		ch := s.startRecv()
 		if ch == nil {
 			continue

@@ -165,6 +165,9 @@ func dropPrivileges(L *lua.LState) int {
 	uid, u := lookupID(L, 1, "user")
 	gid, _ := lookupID(L, 2, "group")
 	if os.Geteuid() == 0 {
+		if u == nil {
+			u, _ = user.LookupId(strconv.Itoa(uid)) // for its group list, if any
+		}
 		groups := []int{gid}
 		if u != nil {
 			if ids, err := u.GroupIds(); err == nil {

@@ -22,7 +22,8 @@ var redisSrv *redistest.Server
 
 func TestMain(m *testing.M) {
 	code := func() int {
-		if redistest.Available() {
+		// Child processes of TestSurvivesRestart use the parent's server.
+		if redistest.Available() && os.Getenv(restartEnv) == "" {
 			dir, err := os.MkdirTemp("", "slimta-redis-")
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)

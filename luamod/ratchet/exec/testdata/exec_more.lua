@@ -89,16 +89,13 @@ ratchet.new(function ()
 
     -- A reader that went away: EPIPE, and no SIGPIPE kills us.
     ratchet.thread.attach(function ()
-        local p = ratchet.exec.new({"true"})
+        local p = ratchet.exec.new({"sh", "-c", "exec 0<&-; echo closed; sleep 5"})
         p:start()
-        local out = p:stdout()
-        assert(p:wait() == 0)
-        local p2 = ratchet.exec.new({"sh", "-c", "exec 0<&-; sleep 0.2"})
-        p2:start()
-        ratchet.thread.timer(0.1)
-        local err = errcode(p2:stdin().write, p2:stdin(), "x")
+        assert(p:stdout():read() == "closed\n")
+        local err = errcode(p:stdin().write, p:stdin(), "x")
         assert(err.code == "EPIPE", tostring(err))
-        p2:wait()
+        p:kill()
+        p:wait()
         done.epipe = true
     end)
 

@@ -71,6 +71,15 @@ ratchet.new(function ()
     lonely:set_timeout(0.05)
     assert(select("#", lonely:send("anyone?")) == 0)
     lonely:close()
+    -- Closing a socket wakes a thread waiting in recv with an error.
+    local waiter = ratchet.zmqsocket.new("REP")
+    waiter:bind("tcp://127.0.0.1:0")
+    ratchet.thread.attach(function ()
+        ratchet.thread.timer(0.02)
+        waiter:close()
+    end)
+    ok, err = pcall(waiter.recv, waiter)
+    assert(not ok and err.type == "ratchet_error", tostring(err))
     steps.misc = true
 end):loop()
 

@@ -27,6 +27,10 @@
 slimta = slimta or require "slimta"
 require "slimta.message"
 local ratchet = require "ratchet"
+local has_native, native = pcall(require, "slimta.queue.native")
+if not has_native then
+    native = nil
+end
 
 local message = slimta.message
 local response = slimta.message.response
@@ -48,6 +52,8 @@ function queue.new(edge_bus, relay_bus, storage)
         retry_algorithm = default_retry_algorithm,
         bounce_builder = message.bounce.new(),
         lock_duration = 120,
+        retry_batch = 1000,
+        inflight = {},
     }, queue)
 end
 
@@ -61,6 +67,12 @@ end
 
 function queue:set_lock_duration(seconds)
     self.lock_duration = seconds
+end
+
+-- set_retry_batch(n): at most n messages per retry() job (default 1000;
+-- nil or 0 for no limit). The retry loop's next call takes the rest.
+function queue:set_retry_batch(n)
+    self.retry_batch = n
 end
 
 local function log(fmt, ...)
@@ -232,36 +244,62 @@ local function deliver(q, session, msg)
     end
 end
 
--- keep_locks starts a thread that refreshes the job's locks until the job
--- ends, so that a delivery outlasting lock_duration is not taken by a
--- second retry pass. A second thread watches the job's thread and stops
--- the first if the job is killed. Returns a function that stops both.
-local function keep_locks(q, session, locked)
-    local owner = ratchet.thread.self()
-    if not session.refresh_lock or not owner then
-        return function () end
-    end
-    local interval = q.lock_duration / 2
-    local keeper = ratchet.thread.attach(function ()
-        while true do
-            ratchet.thread.timer(interval)
-            local ids = {}
-            for id in pairs(locked) do
-                ids[#ids + 1] = id
+-- Lock keeping. While a job waits for the relay its locks must not
+-- expire, or a retry pass could deliver the same message again (spec
+-- 6.3 #18). Every job registers its locked ids in q.inflight; one keeper
+-- thread per queue refreshes them every lock_duration / 2 and exits when
+-- nothing is in flight. Entries of a job that was killed are dropped once
+-- its thread is seen dead (or, without that check, after max_keep
+-- seconds), so their locks expire and the messages are retried.
+
+local max_keep = 3600
+
+local function keeper_loop(q)
+    while true do
+        ratchet.thread.timer(q.lock_duration / 2)
+        local now = os.time()
+        local due = {}
+        for id, e in pairs(q.inflight) do
+            local alive
+            if native and native.thread_alive then
+                alive = native.thread_alive(e.owner)
+            else
+                alive = now < e.deadline
             end
-            for _, id in ipairs(ids) do
-                if locked[id] then
-                    pcall(session.refresh_lock, session, id, q.lock_duration)
-                end
+            if alive then
+                due[id] = e
+            else
+                q.inflight[id] = nil
             end
         end
-    end)
-    local watcher = ratchet.thread.attach(function ()
-        ratchet.thread.wait_all({owner})
-        ratchet.thread.kill(keeper)
-    end)
-    return function ()
-        ratchet.thread.kill(watcher)
+        for id, e in pairs(due) do
+            if q.inflight[id] == e then
+                pcall(e.session.refresh_lock, e.session, id, q.lock_duration)
+            end
+        end
+        if next(q.inflight) == nil then
+            q.keeper = nil
+            return
+        end
+    end
+end
+
+local function keep_lock(q, session, id)
+    local owner = ratchet.thread.self()
+    if not session.refresh_lock or not owner then
+        return
+    end
+    q.inflight[id] = {session = session, owner = owner, deadline = os.time() + max_keep}
+    if not q.keeper then
+        q.keeper = ratchet.thread.attach(keeper_loop, q)
+    end
+end
+
+local function release_lock(q, id)
+    q.inflight[id] = nil
+    if q.keeper and next(q.inflight) == nil then
+        local keeper = q.keeper
+        q.keeper = nil
         ratchet.thread.kill(keeper)
     end
 end
@@ -289,18 +327,21 @@ function job.relay(self)
             end
         end
     end
-    local stop_keeping = keep_locks(q, session, locked)
+    for id in pairs(locked) do
+        keep_lock(q, session, id)
+    end
     for _, msg in ipairs(messages) do
-        if msg.id and locked[msg.id] then
+        local id = msg.id
+        if id and locked[id] then
             local ok, err = pcall(deliver, q, session, msg)
             if not ok then
                 -- Left locked and scheduled: retried once the lock expires.
-                log("relay of %s failed: %s", tostring(msg.id), one_line(err))
+                log("relay of %s failed: %s", tostring(id), one_line(err))
             end
-            locked[msg.id] = nil
+            locked[id] = nil
+            release_lock(q, id)
         end
     end
-    stop_keeping()
     pcall(session.close, session)
 end
 
@@ -334,8 +375,15 @@ function queue:retry()
         return nil
     end
     local messages, locked = {}, {}
+    local limit = tonumber(self.retry_batch)
+    if not limit or limit <= 0 then
+        limit = math.huge
+    end
     for i = 1, count(ids) do
         local id = ids[i]
+        if #messages >= limit then
+            break
+        end
         if id and session:lock_message(id, self.lock_duration) then
             local msg = load(session, id)
             if msg then

@@ -407,9 +407,15 @@ func StartSink(t testing.TB, dump bool, extra ...string) *Sink {
 	}
 	args = append(args, "-m", "1000")
 	if dump {
-		s.Dir = t.TempDir()
-		// smtp-sink writes the dumps as the unprivileged user.
-		_ = os.Chmod(s.Dir, 0o777)
+		// smtp-sink writes the dumps as the unprivileged user, who cannot
+		// enter t.TempDir()'s private parent: use a world-writable dir.
+		dir, err := os.MkdirTemp("", "smtp-sink-dump-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Chmod(dir, 0o777)
+		t.Cleanup(func() { _ = os.RemoveAll(dir) })
+		s.Dir = dir
 		args = append(args, "-d", filepath.Join(s.Dir, "%Y%m%d%H/%M."))
 	}
 	args = append(args, extra...)

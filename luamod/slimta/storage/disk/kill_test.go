@@ -59,7 +59,7 @@ func TestKillChild(t *testing.T) {
 }
 
 type printed struct {
-	id                string
+	id                 string
 	round, thread, seq int
 }
 

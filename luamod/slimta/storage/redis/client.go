@@ -85,7 +85,14 @@ func NewClient(cfg Config) *Client {
 			ReadTimeout:     cfg.Timeout,
 			WriteTimeout:    cfg.Timeout,
 			PoolSize:        cfg.PoolSize,
-			MaxRetries:      2,
+			// Fail fast while the server is down (the queue answers 4xx
+			// and the client retries later) instead of go-redis's default
+			// of 5 dial attempts 100 ms apart for each of 4 tries.
+			MaxRetries:         2,
+			MinRetryBackoff:    5 * time.Millisecond,
+			MaxRetryBackoff:    50 * time.Millisecond,
+			DialerRetries:      1,
+			DialerRetryTimeout: 10 * time.Millisecond,
 			MaintNotificationsConfig: &maintnotifications.Config{
 				Mode: maintnotifications.ModeDisabled,
 			},

@@ -12,7 +12,7 @@ local function check(storage)
     -- claim + separate writes (the original message:store path)
     local id = s:claim_message_id()
     assert(type(id) == "string" and #id == 36, tostring(id))
-    assert(id:match("^%x+%-%x+%-4%x+%-[89ab]%x+%-%x+$"), id)
+    assert(id:match("^%x+%-%x+%-[47]%x+%-[89ab]%x+%-%x+$"), id) -- v4, or v7 (disk)
     local all = s:get_all_messages()
     assert(count_ids(all) == 1 and all[1] == id)
     local meta = {timestamp = 12345, attempts = 0, sender = "a@b", recipients = "\0x@y\0z@w", dest_port = 25}

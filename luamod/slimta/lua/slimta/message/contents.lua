@@ -186,7 +186,6 @@ end
 -- "\r?\n%s-\r?\n"). It returns the positions just after both line
 -- breaks. Plain searches keep this fast on big bodies without a blank line.
 local function find_blank_line(data)
-    local find, byte = string.find, string.byte
     local lf = find(data, "\n", 1, true)
     while lf do
         local i = lf + 1

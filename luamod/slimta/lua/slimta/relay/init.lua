@@ -99,6 +99,7 @@ end
 -- their response right away.
 local function group(self, messages, responses)
     local sessions = {}      -- ordered list of sessions
+    local members = {}       -- session -> indexes of its messages
     local by_relayer = {}    -- relayer -> key -> session
     for i, message in ipairs(messages) do
         local ok, err = pcall(function ()
@@ -119,7 +120,10 @@ local function group(self, messages, responses)
                 session = relayer:new_session(info)
                 keyed[key] = session
                 sessions[#sessions + 1] = session
+                members[session] = {}
             end
+            local list = members[session]
+            list[#list + 1] = i
             session:add_message(message, responses, i)
             if not responses[i] then
                 responses[i] = new_response()
@@ -129,31 +133,37 @@ local function group(self, messages, responses)
             responses[i] = new_response(relay.error_response(err))
         end
     end
-    return sessions
+    return sessions, members
 end
 
--- Runs one session; an error fills whatever responses it left empty (the
--- caller's final pass does that).
-local function run_session(session)
+-- Runs one session; when it raises, the responses it left empty get the
+-- error (a {code, message} table) or 451 4.3.0.
+local function run_session(session, responses, indexes)
     local ok, err = pcall(session.relay_all, session)
-    if not ok and session.fail_remaining then
-        pcall(session.fail_remaining, session, relay.error_response(err))
+    if not ok then
+        local code, text = relay.error_response(err)
+        for _, i in ipairs(indexes) do
+            local r = responses[i]
+            if r and (r.code == nil or r.code == "") then
+                r.code, r.message = code, text
+            end
+        end
     end
 end
 
 function job:__call(synchronous)
     local messages = self.messages
     local responses = {}
-    local sessions = group(self.relay, messages, responses)
+    local sessions, members = group(self.relay, messages, responses)
     if #sessions > 1 and synchronous ~= true and ratchet.thread.self() then
         local threads = {}
         for i, session in ipairs(sessions) do
-            threads[i] = ratchet.thread.attach(run_session, session)
+            threads[i] = ratchet.thread.attach(run_session, session, responses, members[session])
         end
         ratchet.thread.wait_all(threads)
     else
         for _, session in ipairs(sessions) do
-            run_session(session)
+            run_session(session, responses, members[session])
         end
     end
     for i = 1, #messages do

@@ -85,6 +85,12 @@ function smtp:set_timeouts(t)
     end
 end
 
+-- Resolver configuration for destination host names (objects from
+-- ratchet.dns.resolv_conf.new / ratchet.dns.hosts.new); nil: the defaults.
+function smtp:set_resolver(resolv_conf, hosts)
+    self.resolv_conf, self.hosts = resolv_conf, hosts
+end
+
 -- Concurrent sessions per destination (host and port); nil or 0: no limit.
 function smtp:set_max_connections(n)
     if n == 0 then

@@ -305,6 +305,35 @@ function session:ehlo(conn)
     end
 end
 
+-- Addresses of the destination host, through ratchet.dns (with the
+-- relayer's resolver configuration, if any): IPv6 first unless the family
+-- says otherwise. IP literals stand for themselves.
+function session:resolve()
+    local host = tostring(self.host):gsub("%.$", "")
+    local bare = host:match("^%[(.*)%]$") or host
+    if bare:match("^%d+%.%d+%.%d+%.%d+$") or bare:find(":", 1, true) then
+        return {bare}
+    end
+    local relayer = self.relayer
+    local types = {"aaaa", "a"}
+    if self.family == "AF_INET" then
+        types = {"a"}
+    elseif self.family == "AF_INET6" then
+        types = {"aaaa"}
+    end
+    require "ratchet.dns"
+    local ok, answers = pcall(ratchet.dns.query_all, host, types, relayer.resolv_conf, relayer.hosts)
+    local addrs = {}
+    if ok and type(answers) == "table" then
+        for _, t in ipairs(types) do
+            for _, a in ipairs(answers[t] or {}) do
+                addrs[#addrs + 1] = tostring(a)
+            end
+        end
+    end
+    return addrs
+end
+
 -- Opens (or reuses) the connection to the destination.
 function session:open(allow_tls)
     local relayer = self.relayer
@@ -315,16 +344,31 @@ function session:open(allow_tls)
             return conn
         end
     end
-    local ok, rec = pcall(ratchet.socket.prepare_tcp, self.host, self.port, self.family)
-    if not ok or not rec then
+    local addrs = self:resolve()
+    if not addrs[1] then
         conn_error("451", "4.4.1 Host not found: " .. tostring(self.host))
     end
-    local sock = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
-    sock:set_timeout(relayer.timeouts.connect or -1)
-    local cok, cerr = pcall(sock.connect, sock, rec.addr)
-    if not cok then
-        pcall(sock.close, sock)
-        local why = type(cerr) == "table" and cerr.description or tostring(cerr)
+    local sock, why
+    for i = 1, math.min(#addrs, 4) do
+        local ok, rec = pcall(ratchet.socket.prepare_tcp, addrs[i], self.port)
+        if ok and rec then
+            local s = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
+            s:set_timeout(relayer.timeouts.connect or -1)
+            local cok, cerr = pcall(s.connect, s, rec.addr)
+            if cok then
+                -- Commands and data go out in several small writes: with
+                -- Nagle each could wait for the peer's delayed ACK.
+                pcall(s.setsockopt, s, "TCP_NODELAY", true)
+                sock = s
+                break
+            end
+            pcall(s.close, s)
+            why = type(cerr) == "table" and cerr.description or tostring(cerr)
+        else
+            why = type(rec) == "table" and rec.description or tostring(rec)
+        end
+    end
+    if not sock then
         conn_error("451", "4.4.1 Connection failed: " .. tostring(why) .. " ("
             .. tostring(self.host) .. ":" .. tostring(self.port) .. ")")
     end
