@@ -90,7 +90,7 @@ func ErrnoCode(errno syscall.Errno) string { return errnoNames[errno] }
 func ErrnoError(fn, sysc string, err error) Error {
 	var en syscall.Errno
 	if errors.As(err, &en) {
-		return Error{Description: en.Error(), Code: ErrnoCode(en), Function: fn, Syscall: sysc, Errno: int(en)}
+		return Error{Description: Strerror(en), Code: ErrnoCode(en), Function: fn, Syscall: sysc, Errno: int(en)}
 	}
 	return Error{Description: err.Error(), Function: fn, Syscall: sysc}
 }
@@ -103,4 +103,14 @@ func RaiseErrno(L *lua.LState, fn, sysc string, err error) {
 // RaiseTimeout raises ETIMEDOUT "Timed out on <what>." from function fn.
 func RaiseTimeout(L *lua.LState, fn, what string) {
 	Raise(L, Error{Description: "Timed out on " + what + ".", Code: "ETIMEDOUT", Function: fn})
+}
+
+// Strerror gives the C library's wording for errno: Go's table is glibc's
+// text with the first letter lowered ("connection refused").
+func Strerror(en syscall.Errno) string {
+	s := en.Error()
+	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
+		s = string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
 }

@@ -405,10 +405,20 @@ local function shutdown(signame, listener)
 end
 
 local function main()
-    local edge_srv, edge_cli = slimta.bus.new_local()
     local qin_srv, qin_cli = slimta.bus.new_local()
-    local qout_srv, qout_cli = slimta.bus.new_local()
-    local relay_srv, relay_cli = slimta.bus.new_local()
+    -- Pre-queue: the edge's bus stamps and logs in the edge's own thread
+    -- and hands the messages to the queue (no proxy thread).
+    local edge_cli = {}
+    function edge_cli:send_request(messages)
+        local transaction = {}
+        function transaction:recv_response()
+            if not self.responses then
+                self.responses = prequeue(qin_cli, messages)
+            end
+            return self.responses
+        end
+        return transaction
+    end
 
     local ok, listener = pcall(listen)
     if not ok then
@@ -427,17 +437,15 @@ local function main()
         edge:set_trusted_networks(opts.trust)
     end
 
-    local queue = slimta.queue.new(qin_srv, qout_cli, storage)
+    -- Post-queue: routing, relaying and merging run in the queue job's own
+    -- thread (direct buses instead of proxy and relay threads).
+    local relay = slimta.relay.new(nil, "SMTP")
+    relay:add_relayer("SMTP", relayer)
+    local queue = slimta.queue.new(qin_srv, dispatcher:bus(relay:direct_bus()), storage)
     queue:set_retry_algorithm(retry_algorithm)
     queue:set_lock_duration(opts.lock_duration)
 
-    local relay = slimta.relay.new(relay_srv, "SMTP")
-    relay:add_relayer("SMTP", relayer)
-
-    ratchet.thread.attach(slimta.bus.proxy.new(edge_srv, qin_cli, prequeue))
-    ratchet.thread.attach(slimta.bus.proxy.new(qout_srv, relay_cli, dispatcher:filter()))
     threads.queue = ratchet.thread.attach(serve, queue, "queue")
-    threads.relay = ratchet.thread.attach(serve, relay, "relay")
     threads.edge = ratchet.thread.attach(serve, edge, "edge")
     threads.retry = ratchet.thread.attach(retry_loop, queue)
     for _, sig in ipairs({"SIGINT", "SIGTERM"}) do

@@ -41,6 +41,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	if b := os.Getenv("E2E_SLIMTA_LUA"); b != "" {
+		// Test an already built interpreter instead.
+		binary = b
+		return m.Run()
+	}
 	binary = filepath.Join(dir, "slimta-lua")
 	build := exec.Command("go", "build", "-o", binary, "./cmd/slimta-lua")
 	build.Dir = root

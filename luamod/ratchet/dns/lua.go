@@ -423,13 +423,15 @@ func AnswerToLua(L *lua.LState, a *Answer) lua.LValue {
 func mxToLua(L *lua.LState, t *lua.LTable, mx []MX) {
 	t.RawSetString("n", lua.LNumber(len(mx)))
 	prios := L.NewTable()
+	// RawGet/RawSet, not the *Int variants: RawGetInt ignores the hash
+	// part, where preference 0 (null MX, RFC 7505) lives.
 	for _, p := range SortedPriorities(mx) {
 		prios.Append(lua.LNumber(p))
-		t.RawSetInt(int(p), L.NewTable())
+		t.RawSet(lua.LNumber(p), L.NewTable())
 	}
 	t.RawSetString("priorities", prios)
 	for _, m := range mx {
-		t.RawGetInt(int(m.Preference)).(*lua.LTable).Append(lua.LString(m.Host))
+		t.RawGet(lua.LNumber(m.Preference)).(*lua.LTable).Append(lua.LString(m.Host))
 	}
 	mt, ok := L.G.Registry.RawGetString(mxMetaKey).(*lua.LTable)
 	if !ok {

@@ -344,3 +344,4 @@ func SendData(L *lua.LState, io *IO, text string) {
 		io.sock.Send(L, buf)
 	}
 }
+

@@ -17,6 +17,7 @@ import (
 
 	slimtalua "github.com/slimta-lua/slimta-lua"
 	lua "github.com/yuin/gopher-lua"
+	"golang.org/x/sys/unix"
 )
 
 // echoServer is the Lua echo server of BenchmarkEcho: one accept loop
@@ -144,6 +145,7 @@ func drive(b *testing.B, addr string, clients int) {
 	remaining.Store(int64(b.N))
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for _, c := range conns {
 		wg.Add(1)
@@ -164,12 +166,24 @@ func drive(b *testing.B, addr string, clients int) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	cpu := cpuTime() - cpu0
 	select {
 	case err := <-errs:
 		b.Fatal(err)
 	default:
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rt/s")
+	// CPU time (clients and server, user+system) per round trip: less
+	// sensitive than rt/s to other load on the machine.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/rt")
+}
+
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkEcho: round trips of 64-byte messages against the Lua echo

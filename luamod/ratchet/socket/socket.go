@@ -15,7 +15,6 @@ import (
 	"os"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -100,9 +99,9 @@ type Socket struct {
 	mu      sync.Mutex   // guards the file on close and the wait lists
 	rl, wl  waitList
 	untrack func()
-	closed  atomic.Bool
 
-	rop, wop *ioOp // reusable recv/send waits (used under the baton)
+	rop, wop  *ioOp // reusable recv/send waits (used under the baton)
+	recvParks bool  // the last recv parked in the netpoller
 }
 
 // newSocket wraps a non-blocking descriptor. The descriptor belongs to the
@@ -184,7 +183,6 @@ func (s *Socket) Close() error {
 	if f == nil {
 		return nil
 	}
-	s.closed.Store(true)
 	if s.untrack != nil {
 		s.untrack()
 	}
@@ -524,6 +522,7 @@ type ioOp struct {
 	timeout time.Duration
 	buf     []byte
 	n       int
+	tries   int   // syscalls made by the wait (1: it did not have to park)
 	err     error // of the syscall
 	werr    error // of the wait
 	try     func(fd uintptr) bool
@@ -542,6 +541,7 @@ func newOp(s *Socket, write bool) *ioOp {
 		}
 	} else {
 		o.try = func(fd uintptr) bool {
+			o.tries++
 			o.n, o.err = read(int(fd), o.buf)
 			return o.err != unix.EAGAIN
 		}
@@ -592,13 +592,16 @@ func (s *Socket) getOp(write bool) *ioOp {
 // EAGAIN, then returns its result; wait failures are raised.
 func (o *ioOp) run(L *lua.LState, buf []byte, fn, what string) int {
 	defer func() { o.busy = false; o.buf = nil }()
-	o.buf, o.n, o.err, o.werr = buf, 0, nil, nil
+	o.buf, o.n, o.tries, o.err, o.werr = buf, 0, 0, nil, nil
 	o.timeout = o.s.timeout
 	o.abortable = kernel.InThread(L)
 	if o.abortable {
 		kernel.Block(L, o.wait, o.abort)
 	} else {
 		kernel.Block(L, o.wait, nil)
+	}
+	if !o.write {
+		o.s.recvParks = o.tries > 1
 	}
 	if o.werr != nil {
 		raiseWait(L, o.werr, fn, what, what)
@@ -619,12 +622,16 @@ func (s *Socket) recvPlain(L *lua.LState, buf []byte, fn string) int {
 	if fd < 0 {
 		kernel.RaiseErrno(L, fn, "recv", unix.EBADF)
 	}
-	n, err := read(fd, buf)
-	if err == nil {
-		return n
-	}
-	if err != unix.EAGAIN {
-		kernel.RaiseErrno(L, fn, "recv", err)
+	// In request/response traffic the previous recv had to wait, and so
+	// will this one: skip the direct attempt, the wait tries first anyway.
+	if !s.recvParks {
+		n, err := read(fd, buf)
+		if err == nil {
+			return n
+		}
+		if err != unix.EAGAIN {
+			kernel.RaiseErrno(L, fn, "recv", err)
+		}
 	}
 	return s.getOp(false).run(L, buf, fn, "recv")
 }

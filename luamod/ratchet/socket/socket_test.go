@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -536,4 +537,63 @@ func TestManyIdleConnections(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("server did not finish")
 	}
+}
+
+// TestMainThreadIO: socket calls made from main (outside any kernel) wait
+// synchronously, timeouts included.
+func TestMainThreadIO(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 5)
+		if _, err := c.Read(buf); err == nil {
+			time.Sleep(50 * time.Millisecond) // the Lua side waits for the reply
+			_, _ = c.Write(buf)
+		}
+		time.Sleep(time.Second)
+	}()
+	rt := newRuntime(t, map[string]lua.LValue{"PORT": lua.LNumber(l.Addr().(*net.TCPAddr).Port)})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	luaErr(t, rt.RunString(ctx, `
+		require "ratchet"
+		local r = ratchet.socket.prepare_tcp("127.0.0.1", PORT)
+		local s = ratchet.socket.new(r.family, r.socktype, r.protocol)
+		s:connect(r.addr)
+		s:send("hello")
+		assert(s:recv() == "hello")
+		s:set_timeout(0.05)
+		local ok, err = pcall(s.recv, s)
+		assert(not ok and ratchet.error.is(err, "ETIMEDOUT"), tostring(err))
+		s:close()
+	`, "main"))
+}
+
+// TestGarbageCollectedSocketIsClosed: tracking a socket for context
+// cancellation does not keep it alive; an unreferenced socket's
+// descriptor is closed by the garbage collector.
+func TestGarbageCollectedSocketIsClosed(t *testing.T) {
+	rt := newRuntime(t, nil)
+	fd := func() int {
+		s, err := socket.NewSocket(rt.State(), unix.AF_INET, unix.SOCK_STREAM, 0)
+		require.NoError(t, err)
+		return s.FD()
+	}()
+	marker := fmt.Sprintf("socket:[")
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		runtime.GC()
+		link, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+		if err != nil || !strings.HasPrefix(link, marker) {
+			return // closed (or the number already reused by something else)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("descriptor %d still open", fd)
 }

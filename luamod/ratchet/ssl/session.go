@@ -52,14 +52,47 @@ func newSession(s *socket.Socket, c *Context) *Session {
 // encrypt implements socket:encrypt(ctx).
 func encrypt(L *lua.LState, s *socket.Socket) int {
 	c := CheckContext(L, 2, "ratchet.socket.encrypt")
+	L.Push(Encrypt(L, s, c).ud)
+	return 1
+}
+
+// Encrypt attaches a new TLS session for context c to s (what
+// socket:encrypt does): from now on s's recv/send go through it. No I/O
+// happens until a handshake.
+func Encrypt(L *lua.LState, s *socket.Socket, c *Context) *Session {
 	ss := newSession(s, c)
 	ud := L.NewUserData()
 	ud.Value = ss
 	L.SetMetatable(ud, sessionMetatable(L))
 	ss.ud = ud
 	s.SetEncryption(ss, ud)
-	L.Push(ud)
-	return 1
+	return ss
+}
+
+// Userdata returns the session's Lua value.
+func (ss *Session) Userdata() *lua.LUserData { return ss.ud }
+
+// ClientHandshake runs the client side of the handshake (raises on failure).
+func (ss *Session) ClientHandshake(L *lua.LState) { ss.handshake(L, false) }
+
+// ServerHandshake runs the server side of the handshake (raises on failure).
+func (ss *Session) ServerHandshake(L *lua.LState) { ss.handshake(L, true) }
+
+// Cipher returns the negotiated suite's OpenSSL name ("" before a handshake).
+func (ss *Session) Cipher() string {
+	if ss.conn == nil || !ss.hsDone {
+		return ""
+	}
+	return CipherName(ss.conn.ConnectionState().CipherSuite)
+}
+
+// VerifyCertificate reports whether the peer sent a certificate, whether
+// it verified against the context's CAs, and whether host matches it.
+func (ss *Session) VerifyCertificate(host string) (present, verified, hostOK bool) {
+	if len(ss.peer) == 0 {
+		return false, false, false
+	}
+	return true, ss.verified, ss.verified && hostMatches(ss.peer[0], host)
 }
 
 func sessionMetatable(L *lua.LState) *lua.LTable {
@@ -207,25 +240,30 @@ func (ss *Session) updateBuffered() {
 // record received ahead, can be read without waiting on the descriptor.
 func (ss *Session) Buffered() bool { return ss.buffered.Load() }
 
-// readLocked reads decrypted bytes into buf; the caller holds rmu.
-func (ss *Session) readLocked(buf []byte, blocking bool, w *socket.Waiter, timeout time.Duration) (int, error) {
-	defer ss.updateBuffered()
+// readLocked reads decrypted bytes into buf; the caller holds rmu. eof
+// reports that the transport itself ended (no close_notify).
+func (ss *Session) readLocked(buf []byte, blocking bool, w *socket.Waiter, timeout time.Duration) (n int, eof bool, err error) {
+	defer func() {
+		eof = ss.tr.eof
+		ss.updateBuffered()
+	}()
 	if len(ss.pending) > 0 {
-		n := copy(buf, ss.pending)
+		n = copy(buf, ss.pending)
 		ss.pending = ss.pending[n:]
 		if len(ss.pending) == 0 {
 			ss.pending = nil
 		}
-		return n, nil
+		return n, false, nil
 	}
 	ss.tr.setMode(blocking, w, timeout)
 	defer ss.tr.setMode(false, nil, 0)
 	if len(buf) >= readChunk {
-		return ss.conn.Read(buf)
+		n, err = ss.conn.Read(buf)
+		return n, false, err
 	}
 	sp := stagePool.Get().(*[]byte)
 	defer stagePool.Put(sp)
-	n, err := ss.conn.Read(*sp)
+	n, err = ss.conn.Read(*sp)
 	k := copy(buf, (*sp)[:n])
 	if k < n {
 		ss.pending = append([]byte(nil), (*sp)[k:n]...)
@@ -233,7 +271,7 @@ func (ss *Session) readLocked(buf []byte, blocking bool, w *socket.Waiter, timeo
 	if k > 0 {
 		err = nil // a sticky error comes back on the next read
 	}
-	return k, err
+	return k, false, err
 }
 
 // Read implements socket.Encryption and session:read: up to len(buf)
@@ -246,19 +284,20 @@ func (ss *Session) Read(L *lua.LState, buf []byte) int {
 	ss.requireHandshake(L, fn)
 	var n int
 	var err error
+	var eof bool
 	fast := false
 	if ss.rmu.TryLock() {
 		// Under the baton: decrypt what is there without waiting.
-		n, err = ss.readLocked(buf, false, nil, 0)
+		n, eof, err = ss.readLocked(buf, false, nil, 0)
 		ss.rmu.Unlock()
-		fast = err != errWouldBlock
+		fast = !errors.Is(err, errWouldBlock)
 	}
 	if !fast {
 		timeout := ss.sock.Timeout()
 		berr := ss.sock.BlockOn(L, func(w *socket.Waiter) error {
 			ss.rmu.Lock()
 			defer ss.rmu.Unlock()
-			n, err = ss.readLocked(buf, true, w, timeout)
+			n, eof, err = ss.readLocked(buf, true, w, timeout)
 			return nil
 		})
 		if berr != nil {
@@ -266,8 +305,8 @@ func (ss *Session) Read(L *lua.LState, buf []byte) int {
 		}
 	}
 	// Alerts queued by the read go out now if they can; waiting here for
-	// writability could deadlock with a peer blocked writing to us.
-	// A failure shows again on the next write.
+	// writability could deadlock with a peer blocked writing to us. A
+	// failure shows again on the next write.
 	_ = ss.tr.tryFlush()
 	if n > 0 {
 		return n
@@ -275,7 +314,7 @@ func (ss *Session) Read(L *lua.LState, buf []byte) int {
 	if err == nil {
 		return 0
 	}
-	if err == io.EOF && !ss.tr.eof {
+	if err == io.EOF && !eof {
 		return 0 // close_notify
 	}
 	ss.raise(L, fn, "read", err)
@@ -354,6 +393,7 @@ func (ss *Session) Shutdown(L *lua.LState) bool {
 		defer ss.tr.setMode(false, nil, 0)
 		sp := stagePool.Get().(*[]byte)
 		defer stagePool.Put(sp)
+		defer ss.updateBuffered()
 		for {
 			_, err := ss.conn.Read(*sp)
 			switch {
@@ -369,7 +409,6 @@ func (ss *Session) Shutdown(L *lua.LState) bool {
 			}
 		}
 	})
-	ss.updateBuffered()
 	if err != nil {
 		ss.raise(L, fn, "shutdown", err)
 	}
@@ -417,11 +456,11 @@ func sessShutdown(L *lua.LState) int {
 
 func sessGetCipher(L *lua.LState) int {
 	ss := checkSession(L, "ratchet.ssl.session.get_cipher")
-	if ss.conn == nil || !ss.hsDone {
+	if name := ss.Cipher(); name != "" {
+		L.Push(lua.LString(name))
+	} else {
 		L.Push(lua.LNil)
-		return 1
 	}
-	L.Push(lua.LString(CipherName(ss.conn.ConnectionState().CipherSuite)))
 	return 1
 }
 

@@ -148,12 +148,20 @@ func contextNew(L *lua.LState) int {
 	return 1
 }
 
+// ContextFromValue returns the context behind a ratchet.ssl context userdata.
+func ContextFromValue(v lua.LValue) (*Context, bool) {
+	if ud, ok := v.(*lua.LUserData); ok {
+		if c, ok := ud.Value.(*Context); ok {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
 // CheckContext returns argument n as a TLS context or raises.
 func CheckContext(L *lua.LState, n int, fname string) *Context {
-	if ud, ok := L.Get(n).(*lua.LUserData); ok {
-		if c, ok := ud.Value.(*Context); ok {
-			return c
-		}
+	if c, ok := ContextFromValue(L.Get(n)); ok {
+		return c
 	}
 	luaarg.ArgError(L, n, fname, "ratchet.ssl context expected, got "+luaarg.TypeName(L, n))
 	return nil

@@ -141,7 +141,13 @@ func TestGoAPIThroughTLS(t *testing.T) {
 	rt := newRuntime(t, c)
 	rt.Register("go_echo", func(L *lua.LState) int {
 		s := socket.Check(L, 1, "go_echo")
+		require.False(t, s.Encrypted())
+		sess := ssl.Encrypt(L, s, ssl.CheckContext(L, 2, "go_echo"))
 		require.True(t, s.Encrypted())
+		sess.ServerHandshake(L)
+		require.NotEmpty(t, sess.Cipher())
+		present, _, _ := sess.VerifyCertificate("localhost")
+		require.False(t, present) // the client sent none
 		buf := make([]byte, 4)
 		var got []byte
 		for len(got) < 10 {
@@ -161,10 +167,8 @@ func TestGoAPIThroughTLS(t *testing.T) {
 			server:load_certs(CERT)
 			local a, b = ratchet.socket.new_pair()
 			ratchet.thread.attach(function ()
-				local e = b:encrypt(server)
-				e:server_handshake()
-				go_echo(b)
-				e:shutdown()
+				go_echo(b, server)
+				assert(b:get_encryption():shutdown())
 			end)
 			local e = a:encrypt(ratchet.ssl.new())
 			e:client_handshake()
@@ -237,8 +241,20 @@ func TestOpenSSLClient(t *testing.T) {
 	c := makeCerts(t)
 	// OpenSSL's default security level refuses 1024-bit keys: use 2048.
 	cert := writeCert(t, c.dir, "cert2048.pem", pkix.Name{CommonName: "localhost"}, 2048)
-	for _, method := range []string{"", "ratchet.ssl.TLSv1_server", "ratchet.ssl.SSLv3_server"} {
-		t.Run("method="+method, func(t *testing.T) {
+	cases := []struct {
+		method, proto string
+		args          []string
+	}{
+		{"", "", nil},
+		{"ratchet.ssl.TLSv1_server", "", nil},
+		{"ratchet.ssl.SSLv3_server", "", nil},
+		// TLSv1 contexts really speak TLS 1.0 to a peer that insists.
+		{"ratchet.ssl.TLSv1_server", "TLSv1", []string{"-tls1", "-cipher", "DEFAULT@SECLEVEL=0"}},
+		{"ratchet.ssl.SSLv3_server", "TLSv1", []string{"-tls1", "-cipher", "DEFAULT@SECLEVEL=0"}},
+	}
+	for _, tc := range cases {
+		method := tc.method
+		t.Run(strings.Join(append([]string{"method=" + method}, tc.args...), " "), func(t *testing.T) {
 			rt := newRuntime(t, c)
 			port := freePort(t)
 			L := rt.State()
@@ -276,7 +292,8 @@ func TestOpenSSLClient(t *testing.T) {
 				`, "openssl")
 			}()
 			<-listening
-			cmd := exec.CommandContext(ctx, bin, "s_client", "-connect", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "-ign_eof")
+			args := append([]string{"s_client", "-connect", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), "-ign_eof"}, tc.args...)
+			cmd := exec.CommandContext(ctx, bin, args...)
 			cmd.Stdin = strings.NewReader("ping\n")
 			out, _ := cmd.CombinedOutput()
 			luaErr(t, <-errc)
@@ -287,6 +304,61 @@ func TestOpenSSLClient(t *testing.T) {
 			if method == "ratchet.ssl.SSLv3_server" {
 				require.Equal(t, "AES256-SHA", cipher)
 			}
+			if tc.proto != "" {
+				require.Regexp(t, `Protocol\s*: `+tc.proto+`\n`, string(out))
+			}
+		})
+	}
+}
+
+// TestOpenSSLServer runs a Lua TLS client against `openssl s_server -rev`
+// (which answers each line reversed): handshake, verification, data.
+func TestOpenSSLServer(t *testing.T) {
+	bin, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Skip("openssl not installed (Debian package openssl)")
+	}
+	c := makeCerts(t)
+	cert := writeCert(t, c.dir, "cert2048.pem", pkix.Name{CommonName: "localhost"}, 2048)
+	for _, method := range []string{"", "ratchet.ssl.TLSv1_client", "ratchet.ssl.SSLv3_client"} {
+		t.Run("method="+method, func(t *testing.T) {
+			port := freePort(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			srv := exec.CommandContext(ctx, bin, "s_server", "-accept", strconv.Itoa(port), "-cert", cert, "-rev", "-naccept", "1", "-quiet")
+			require.NoError(t, srv.Start())
+			defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
+			rt := newRuntime(t, c)
+			L := rt.State()
+			L.SetGlobal("PORT", lua.LNumber(port))
+			L.SetGlobal("CERT", lua.LString(cert))
+			luaErr(t, rt.RunString(ctx, `
+				require "ratchet"
+				ratchet.new(function ()
+					local ctx = ratchet.ssl.new(`+method+`)
+					ctx:load_cas(nil, CERT)
+					local r = ratchet.socket.prepare_tcp("localhost", PORT)
+					local c
+					for i = 1, 100 do -- until s_server listens
+						c = ratchet.socket.new(r.family, r.socktype, r.protocol)
+						if pcall(c.connect, c, r.addr) then break end
+						c:close(); c = nil
+						ratchet.thread.timer(0.05)
+					end
+					assert(c, "cannot connect to openssl s_server")
+					c:set_timeout(10)
+					local e = c:encrypt(ctx)
+					e:client_handshake()
+					local a, b, h = e:verify_certificate("localhost")
+					assert(a and b and h)
+					assert(e:get_rfc2253() == "CN=localhost")
+					c:send("hello\n")
+					local got = ""
+					while not got:find("\n") do got = got .. c:recv() end
+					assert(got == "olleh\n", got)
+					c:close()
+				end):loop()
+			`, "s_server"))
 		})
 	}
 }

@@ -153,10 +153,9 @@ func TestRoutingDispatch(t *testing.T) {
 			router:set_mx("d2.test", "127.0.0.1")
 			local logged = 0
 			local d = slimta.routing.dispatch.new(router, {storage = storage, log = function () logged = logged + 1 end})
-			local srv, cli = slimta.bus.new_local()
-			local mgr = slimta.relay.new(srv, "SMTP")
+			-- Direct buses: everything runs in this thread.
+			local mgr = slimta.relay.new(nil, "SMTP")
 			mgr:add_relayer("SMTP", slimta.relay.smtp.new("relay.test"))
-			ratchet.thread.attach(function () mgr:accept()() end)
 			local function m(sender, rcpts)
 				local msg = h.message(sender, rcpts, "Subject: d\n\nd\n")
 				msg:store(storage)
@@ -171,7 +170,7 @@ func TestRoutingDispatch(t *testing.T) {
 				m("s6@x.test", {"good@d1.test", "good@d2.test"}),
 				m("s7@x.test", {"local-only"}),
 			}
-			local rs = d:relay(cli, msgs)
+			local rs = d:bus(mgr:direct_bus()):send_request(msgs):recv_response()
 			RESULTS = {responses = h.plain(rs), logged = logged, stored = {}}
 			for _, id in ipairs(storage:get_all_messages()) do
 				local meta = storage:get_message_meta(id)

@@ -28,6 +28,12 @@ local function check(conf)
     assert(mx:get_i(0) == nil and mx:get_i(-1) == nil)
     assert(mx:get_i(6) == "mx1.mail.test." and mx:get_i(10) == "mx5.mail.test.")
 
+    -- Preference 0 (a null MX, RFC 7505, and an ordinary one).
+    local null = assert(ratchet.dns.query("null.test", "mx", conf))
+    assert(null.n == 1 and null.priorities[1] == 0 and null[0][1] == "." and null:get_i(1) == ".")
+    local zero = assert(ratchet.dns.query("zero.test", "mx", conf))
+    assert(zero:get_i(1) == "a.zero.test." and zero:get_i(2) == "b.zero.test.")
+
     local soa = ratchet.dns.query("test", "soa", conf)[1]
     assert(soa.mname == "ns1.test." and soa.rname == "admin.test." and soa.serial == 7)
     assert(soa.refresh == 3600 and soa.retry == 600 and soa.expire == 86400 and soa.minimum == 300)

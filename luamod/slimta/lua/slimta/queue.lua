@@ -11,10 +11,11 @@
 --    delivery ends, a later retry() finds it (#16, #17);
 --  * a storage failure answers that message 451 4.3.0 instead of killing
 --    the job and leaving the edge waiting forever (#19);
---  * retry() locks the due messages before loading them, and every lock
---    moves the retry time to the lock's expiry; while a job waits for the
---    relay a helper thread keeps its locks alive (refresh_lock), so a slow
---    delivery is never picked up a second time (#18);
+--  * retry() locks the due messages before loading them (at most
+--    retry_batch per job), and every lock moves the retry time to the
+--    lock's expiry; while a job waits for the relay a keeper thread keeps
+--    its locks alive (refresh_lock), so a slow delivery is never picked up
+--    a second time (#18);
 --  * a relay answer that is not a 2xx/4xx/5xx response (nil, no code, a
 --    numeric code from a TCP bus, an error raised by the relay bus) counts
 --    as a temporary failure (451 4.3.0) instead of crashing or bouncing
@@ -54,6 +55,8 @@ function queue.new(edge_bus, relay_bus, storage)
         lock_duration = 120,
         retry_batch = 1000,
         inflight = {},
+        inflight_n = 0,
+        inflight_dead = 0,
     }, queue)
 end
 
@@ -247,7 +250,7 @@ end
 -- Lock keeping. While a job waits for the relay its locks must not
 -- expire, or a retry pass could deliver the same message again (spec
 -- 6.3 #18). Every job registers its locked ids in q.inflight; one keeper
--- thread per queue refreshes them every lock_duration / 2 and exits when
+-- thread per queue refreshes them every lock_duration / 3 and exits when
 -- nothing is in flight. Entries of a job that was killed are dropped once
 -- its thread is seen dead (or, without that check, after max_keep
 -- seconds), so their locks expire and the messages are retried.
@@ -256,9 +259,9 @@ local max_keep = 3600
 
 local function keeper_loop(q)
     while true do
-        ratchet.thread.timer(q.lock_duration / 2)
+        ratchet.thread.timer(q.lock_duration / 3)
         local now = os.time()
-        local due = {}
+        local due, dead = {}, {}
         for id, e in pairs(q.inflight) do
             local alive
             if native and native.thread_alive then
@@ -269,25 +272,37 @@ local function keeper_loop(q)
             if alive then
                 due[id] = e
             else
-                q.inflight[id] = nil
+                dead[#dead + 1] = id
             end
+        end
+        for _, id in ipairs(dead) do
+            q.inflight[id] = nil
+            q.inflight_n = q.inflight_n - 1
+        end
+        if q.inflight_n <= 0 then
+            q.inflight, q.inflight_n = {}, 0
+            q.keeper = nil
+            return
         end
         for id, e in pairs(due) do
             if q.inflight[id] == e then
                 pcall(e.session.refresh_lock, e.session, id, q.lock_duration)
             end
         end
-        if next(q.inflight) == nil then
-            q.keeper = nil
-            return
-        end
     end
 end
 
+-- q.inflight is replaced by a fresh table whenever it empties: gopher-lua
+-- tables never forget a key once set (a deleted key stays in the table's
+-- key list), so a long-lived table keyed by message ids would grow without
+-- bound and make next()/pairs() slower with every message.
 local function keep_lock(q, session, id)
     local owner = ratchet.thread.self()
     if not session.refresh_lock or not owner then
         return
+    end
+    if not q.inflight[id] then
+        q.inflight_n = q.inflight_n + 1
     end
     q.inflight[id] = {session = session, owner = owner, deadline = os.time() + max_keep}
     if not q.keeper then
@@ -296,11 +311,27 @@ local function keep_lock(q, session, id)
 end
 
 local function release_lock(q, id)
+    if not q.inflight[id] then
+        return
+    end
     q.inflight[id] = nil
-    if q.keeper and next(q.inflight) == nil then
-        local keeper = q.keeper
-        q.keeper = nil
-        ratchet.thread.kill(keeper)
+    q.inflight_n = q.inflight_n - 1
+    q.inflight_dead = q.inflight_dead + 1
+    if q.inflight_n > 0 and q.inflight_dead > 2 * q.inflight_n + 256 then
+        -- never empty under steady load: copy the live entries now and then
+        local fresh = {}
+        for k, v in pairs(q.inflight) do
+            fresh[k] = v
+        end
+        q.inflight, q.inflight_dead = fresh, 0
+    end
+    if q.inflight_n == 0 then
+        q.inflight, q.inflight_dead = {}, 0
+        if q.keeper then
+            local keeper = q.keeper
+            q.keeper = nil
+            ratchet.thread.kill(keeper)
+        end
     end
 end
 
@@ -367,7 +398,12 @@ function queue:retry()
     if not self.relay_bus then
         return nil
     end
-    local session = self.storage:connect()
+    -- A storage outage must not kill the application's retry loop.
+    local connected, session = pcall(self.storage.connect, self.storage)
+    if not connected then
+        log("retry: cannot connect to storage: %s", one_line(session))
+        return nil
+    end
     local ids, err = session:get_deferred_messages(os.time())
     if not ids then
         pcall(session.close, session)
@@ -384,7 +420,11 @@ function queue:retry()
         if #messages >= limit then
             break
         end
-        if id and session:lock_message(id, self.lock_duration) then
+        local ok, why
+        if id then
+            ok, why = session:lock_message(id, self.lock_duration)
+        end
+        if ok then
             local msg = load(session, id)
             if msg then
                 messages[#messages + 1] = msg
@@ -392,6 +432,9 @@ function queue:retry()
             else
                 session:unlock_message(id)
             end
+        elseif why == NOT_FOUND then
+            -- a schedule entry without a message: drop it
+            pcall(session.delete_message, session, id)
         end
     end
     pcall(session.close, session)

@@ -42,3 +42,17 @@ assert(storage:get_all_messages()[1] == "my-own-id")
 assert(storage:lock_message("my-own-id", 10))
 local loaded = slimta.message.load(storage, "my-own-id")
 assert(loaded.id == "my-own-id" and tostring(loaded.contents) == "test contents")
+
+-- churn: the maps are rebuilt, so deleted ids do not accumulate
+local churn = slimta.storage.memory.new()
+local keep = churn:store_message({}, "kept", 5)
+for i = 1, 5000 do
+    local id = churn:store_message({i = i}, "x", os.time())
+    assert(churn:lock_message(id, 10))
+    churn:delete_message(id)
+end
+assert(churn.deleted < 2000, churn.deleted)
+assert(churn.count == 1)
+local all = churn:get_all_messages()
+assert(#all == 1 and all[1] == keep)
+assert(#churn:get_deferred_messages() == 1)

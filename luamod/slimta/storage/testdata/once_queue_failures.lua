@@ -87,3 +87,8 @@ run(function ()
 end)
 assert(count_ids(store2:get_all_messages()) == 1)
 assert(count_ids(store2:get_deferred_messages()) == 1)
+
+-- retry() during a storage outage returns nil instead of raising (the
+-- application's retry loop must survive it)
+local down = {connect = function () error("storage is down") end}
+assert(slimta.queue.new(nil, {}, down):retry() == nil)

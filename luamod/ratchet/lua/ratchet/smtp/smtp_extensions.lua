@@ -33,7 +33,10 @@ end
 -- stored as "".
 function smtp_extensions:parse_string(text)
     local greeting
-    for line in (tostring(text) .. "\n"):gmatch("([^\n]*)\n") do
+    -- (the text is bound to a local first: gopher-lua 1.1.2 crashes on a
+    -- generic for over a method call on a parenthesised concatenation)
+    local lines = tostring(text) .. "\n"
+    for line in lines:gmatch("([^\n]*)\n") do
         line = line:gsub("\r$", "")
         if not greeting then
             greeting = line

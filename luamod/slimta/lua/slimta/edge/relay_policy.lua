@@ -147,6 +147,7 @@ function policy:set_trusted_networks(list)
         nets[i] = parse_network(cidr)
     end
     self.networks = nets
+    self.cache, self.cached = {}, 0
 end
 
 -- set_local_domains(list): recipient domains accepted from any client.
@@ -163,17 +164,39 @@ function policy:set_open_relay(open)
     self.open = not not open
 end
 
-function policy:trusted(ip)
-    local addr = parse_ip(ip or "")
+local function lookup(networks, ip)
+    local addr = parse_ip(ip)
     if not addr then
         return false
     end
-    for _, net in ipairs(self.networks) do
+    for _, net in ipairs(networks) do
         if in_network(addr, net) then
             return true
         end
     end
     return false
+end
+
+-- trusted(ip): answers are cached per address text, because parsing an
+-- address with Lua patterns costs more than the rest of a short SMTP
+-- session's policy work (the cache is bounded and reset on changes).
+local CACHE_MAX = 4096
+
+function policy:trusted(ip)
+    ip = tostring(ip or "")
+    local cache = self.cache
+    local hit = cache[ip]
+    if hit ~= nil then
+        return hit
+    end
+    hit = lookup(self.networks, ip)
+    if self.cached >= CACHE_MAX then
+        cache = {}
+        self.cache, self.cached = cache, 0
+    end
+    cache[ip] = hit
+    self.cached = self.cached + 1
+    return hit
 end
 
 function policy:local_recipient(address)

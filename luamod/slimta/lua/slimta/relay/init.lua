@@ -180,6 +180,27 @@ function job:__call(synchronous)
     return responses
 end
 
+-- direct_bus() -> a client-side bus whose requests this manager answers in
+-- the requesting thread itself: recv_response() runs the relay job there.
+-- It saves a thread and two bus hand-offs per request compared with a local
+-- bus plus an accept loop (an addition of this port, used by mta.lua).
+function relay:direct_bus()
+    local manager = self
+    local bus = {}
+    function bus:send_request(messages)
+        local transaction = {}
+        function transaction:recv_response()
+            if not self.responses then
+                local j = setmetatable({relay = manager, messages = messages or {}}, job)
+                self.responses = j()
+            end
+            return self.responses
+        end
+        return transaction
+    end
+    return bus
+end
+
 require "slimta.relay.smtp"
 
 return slimta

@@ -205,9 +205,15 @@ local function take_pooled(self)
         if not stack[1] then
             relayer.pool[self.pool_key] = nil
         end
-        local fresh = now() - conn.idle_since <= relayer.reuse_idle
-        local ok, ready = pcall(ratchet.thread.block_on, {conn.sock}, {}, 0)
-        if fresh and ok and not ready then
+        local idle = now() - conn.idle_since
+        local usable = idle <= relayer.reuse_idle
+        if usable and idle >= 2 then
+            -- Only a connection that sat idle for a while is checked; a
+            -- stale one found later costs one retry (see deliver_all).
+            local ok, ready = pcall(ratchet.thread.block_on, {conn.sock}, {}, 0)
+            usable = ok and not ready
+        end
+        if usable then
             conn.reused = true
             return conn
         end

@@ -51,6 +51,24 @@ function dispatch.new(router, options)
     return setmetatable(self, dispatch)
 end
 
+-- bus(to_bus) -> a client-side bus that runs relay(to_bus, messages) in
+-- the requesting thread when its response is read (no proxy thread).
+function dispatch:bus(to_bus)
+    local d = self
+    local bus = {}
+    function bus:send_request(messages)
+        local transaction = {}
+        function transaction:recv_response()
+            if not self.responses then
+                self.responses = d:relay(to_bus, messages)
+            end
+            return self.responses
+        end
+        return transaction
+    end
+    return bus
+end
+
 function dispatch:filter()
     return function (to_bus, messages)
         return self:relay(to_bus, messages)

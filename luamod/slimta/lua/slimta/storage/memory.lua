@@ -9,6 +9,8 @@ require "slimta.uuid"
 local memory = {}
 memory.__index = memory
 
+local maps = {"id_hash", "meta_hash", "contents_hash", "lock_hash", "defer_queue"}
+
 function memory.new()
     local self = {
         id_hash = {},
@@ -16,8 +18,33 @@ function memory.new()
         contents_hash = {},
         lock_hash = {},
         defer_queue = {},
+        count = 0,   -- ids in id_hash
+        deleted = 0, -- deletions since the maps were last rebuilt
     }
     return setmetatable(self, memory)
+end
+
+-- gopher-lua tables keep every key ever stored in them (deleting only
+-- clears the value), so without this the maps would grow with every
+-- message ever queued, and pairs() over them would get slower and slower.
+-- Rebuilding once deletions outnumber live entries keeps both bounded, at
+-- an amortised constant cost per deletion.
+local function compact(self)
+    for _, name in ipairs(maps) do
+        local fresh = {}
+        for k, v in pairs(self[name]) do
+            fresh[k] = v
+        end
+        self[name] = fresh
+    end
+    self.deleted = 0
+end
+
+local function register(self, id)
+    if not self.id_hash[id] then
+        self.id_hash[id] = true
+        self.count = self.count + 1
+    end
 end
 
 -- The engine is its own session, so code may pass it where a session is
@@ -39,7 +66,7 @@ end
 
 function memory:claim_message_id()
     local id = new_id(self)
-    self.id_hash[id] = true
+    register(self, id)
     return id
 end
 
@@ -53,7 +80,7 @@ function memory:store_message(meta, contents, retry_when, replaces)
     if retry_when then
         self.defer_queue[id] = retry_when
     end
-    self.id_hash[id] = true
+    register(self, id)
     if replaces then
         self:delete_message(replaces)
     end
@@ -64,7 +91,7 @@ end
 -- registers it, so the message is listed and can be locked.
 function memory:set_message_meta(id, meta)
     self.meta_hash[id] = meta
-    self.id_hash[id] = true
+    register(self, id)
 end
 
 function memory:set_message_meta_key(id, key, value)
@@ -93,7 +120,7 @@ end
 
 function memory:set_message_contents(id, raw)
     self.contents_hash[id] = raw
-    self.id_hash[id] = true
+    register(self, id)
 end
 
 function memory:get_message_contents(id)
@@ -183,11 +210,16 @@ end
 
 function memory:delete_message(id)
     local existed = self.id_hash[id] ~= nil
-    self.id_hash[id] = nil
-    self.meta_hash[id] = nil
-    self.contents_hash[id] = nil
-    self.lock_hash[id] = nil
-    self.defer_queue[id] = nil
+    for _, name in ipairs(maps) do
+        self[name][id] = nil
+    end
+    if existed then
+        self.count = self.count - 1
+    end
+    self.deleted = self.deleted + 1
+    if self.deleted > 2 * self.count + 1024 then
+        compact(self)
+    end
     return existed
 end
 
