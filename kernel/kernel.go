@@ -338,10 +338,11 @@ func (t *Thread) run() {
 
 // yieldToScheduler gives the baton back and waits to be resumed. If the
 // scheduler kills the thread meanwhile, the goroutine ends here.
-func (t *Thread) yieldToScheduler(kind yieldKind) wakeMsg {
+func (t *Thread) yieldToScheduler(L *lua.LState, kind yieldKind) wakeMsg {
 	t.k.back <- yieldMsg{kind: kind}
 	msg := <-t.wake
 	if msg.kill {
+		t.k.w.park(L, -1) // the scheduler waits in awaitExit meanwhile
 		runtime.Goexit()
 	}
 	return msg
@@ -389,6 +390,7 @@ func Block(L *lua.LState, wait func(cancel <-chan struct{}), abort func()) {
 	k.post(event{t: t})
 	msg := <-t.wake
 	if msg.kill {
+		w.park(L, -1) // the scheduler waits in awaitExit meanwhile
 		runtime.Goexit()
 	}
 	w.park(L, -1)
@@ -453,7 +455,7 @@ func Pause(L *lua.LState) []lua.LValue {
 	savedCT := L.G.CurrentThread
 	t.state = stPaused
 	w.park(L, 1)
-	msg := t.yieldToScheduler(yPaused)
+	msg := t.yieldToScheduler(L, yPaused)
 	w.park(L, -1)
 	L.G.CurrentThread = savedCT
 	return msg.vals
@@ -496,7 +498,7 @@ func WaitAll(L *lua.LState, list []*Thread) {
 	k.waitq = append(k.waitq, t)
 	savedCT := L.G.CurrentThread
 	w.park(L, 1)
-	t.yieldToScheduler(yPaused)
+	t.yieldToScheduler(L, yPaused)
 	w.park(L, -1)
 	L.G.CurrentThread = savedCT
 }
@@ -563,6 +565,9 @@ func (k *Kernel) remove(t *Thread, st threadState) {
 	k.runq = removeThread(k.runq, t)
 	k.waitq = removeThread(k.waitq, t)
 	delete(k.w.threads, t.co)
+	// coroutine.status must say "dead" from now on (the kernel no longer
+	// knows the thread), and coroutine.resume must refuse it.
+	t.co.Dead = true
 	t.space = nil
 	t.fn = nil
 	t.args = nil

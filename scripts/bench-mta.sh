@@ -68,7 +68,7 @@ free_port() {
 wait_greeting() { # port
     local i
     for i in $(seq 1 200); do
-        if exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null; then
+        if { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null; then
             local line=""
             read -r -t 2 line <&3
             exec 3<&- 3>&-

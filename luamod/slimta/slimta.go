@@ -21,4 +21,5 @@ var LuaFS, _ = fs.Sub(luaFiles, "lua")
 func Preload(L *lua.LState) {
 	luafs.Preload(L, LuaFS)
 	native.Preload(L)
+	PreloadStorage(L)
 }

@@ -624,7 +624,8 @@ func (s *Socket) recvPlain(L *lua.LState, buf []byte, fn string) int {
 	}
 	// In request/response traffic the previous recv had to wait, and so
 	// will this one: skip the direct attempt, the wait tries first anyway.
-	if !s.recvParks {
+	// Not with timeout 0, whose wait expires before trying.
+	if !s.recvParks || s.timeout == 0 {
 		n, err := read(fd, buf)
 		if err == nil {
 			return n

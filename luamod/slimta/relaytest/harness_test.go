@@ -34,7 +34,6 @@ func runLuaSetup(t *testing.T, src string, globals map[string]any, setup func(*l
 	if setup != nil {
 		setup(L)
 	}
-	stubRatchetBus(t, L)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := rt.RunString(ctx, src, t.Name()); err != nil {
@@ -154,51 +153,4 @@ func responses(t *testing.T, v any) []resp {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
-}
-
-// stubRatchetBus installs a minimal local bus as ratchet.bus while the real
-// module is not built yet (TEMPORARY: removed once luamod/ratchet has it).
-func stubRatchetBus(t *testing.T, L *lua.LState) {
-	preload := L.GetField(L.GetGlobal("package"), "preload").(*lua.LTable)
-	if preload.RawGetString("ratchet.bus") != lua.LNil {
-		return
-	}
-	t.Log("using a stub ratchet.bus")
-	if err := L.DoString(`
-		package.preload["ratchet.bus"] = function ()
-			require "ratchet"
-			local b = {}
-			function b.new_local()
-				local bus = {queue = {}}
-				function bus:send_request(req)
-					local tr = {request = req}
-					function tr:send_response(res)
-						self.response = res
-						if self.waiter then local w = self.waiter; self.waiter = nil; ratchet.thread.unpause(w, res) end
-					end
-					function tr:recv_response()
-						if self.response then return self.response end
-						self.waiter = ratchet.thread.self()
-						return ratchet.thread.pause()
-					end
-					if self.receiver then local r = self.receiver; self.receiver = nil; ratchet.thread.unpause(r, tr)
-					else self.queue[#self.queue + 1] = tr end
-					return tr
-				end
-				function bus:recv_request()
-					local tr = table.remove(self.queue, 1)
-					if not tr then
-						self.receiver = ratchet.thread.self()
-						tr = ratchet.thread.pause()
-					end
-					return tr, tr.request
-				end
-				return bus, bus
-			end
-			ratchet.bus = b
-			return b
-		end
-	`); err != nil {
-		t.Fatal(err)
-	}
 }

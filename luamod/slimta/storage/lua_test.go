@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,14 @@ func TestMain(m *testing.M) {
 
 var engines = []string{"memory", "disk", "redis"}
 
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
 // runScript runs one test script with the engine globals set.
 func runScript(t *testing.T, path, engine string) {
 	t.Helper()
@@ -66,6 +75,7 @@ func runScript(t *testing.T, path, engine string) {
 	if redisSrv != nil {
 		L.SetGlobal("REDIS_PORT", lua.LNumber(redisSrv.Port))
 	}
+	L.SetGlobal("SMTP_PORT", lua.LNumber(freePort(t)))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := rt.RunFile(ctx, path); err != nil {

@@ -30,6 +30,14 @@ kernel = ratchet.new(function ()
     local ok, err = pcall(c.recv, c)
     assert(not ok and ratchet.error.is(err, "ETIMEDOUT") and err.description == "Timed out on recv.")
     assert(err["function"] == "ratchet.socket.recv()")
+    -- timeout 0 still reads data that is already there, also after a
+    -- recv that had to wait
+    local e, f = S.new_pair()
+    ratchet.thread.attach(function () ratchet.thread.timer(0.01); f:send("x") end)
+    assert(e:recv() == "x")
+    f:send("y")
+    e:set_timeout(0)
+    assert(e:recv() == "y")
     count = count + 1
 end)
 kernel:loop()

@@ -7,28 +7,6 @@ require "slimta.relay"
 
 local h = {}
 
--- TEMPORARY: gopher-lua miscompiles `for x in (f() .. s):gmatch(p)`, which
--- ratchet.smtp.smtp_extensions uses; patched here until it is rewritten.
-do
-    local ext = require "ratchet.smtp.smtp_extensions"
-    function ext:parse_string(text)
-        local greeting
-        local s = tostring(text) .. "\n"
-        for line in s:gmatch("([^\n]*)\n") do
-            line = line:gsub("\r$", "")
-            if not greeting then
-                greeting = line
-            else
-                local kw, params = line:match("^%s*([%w][%w%-]*)%s*(.-)%s*$")
-                if kw then
-                    self:add(kw, params)
-                end
-            end
-        end
-        return greeting or ""
-    end
-end
-
 function h.message(sender, recipients, data, host, port, relayer)
     local client = slimta.message.client.new("ESMTP", "tester", "127.0.0.1", "none", "localhost")
     local env = slimta.message.envelope.new(sender, recipients, relayer, host, port)

@@ -39,7 +39,13 @@ function client_transaction:recv_response()
         return
     end
     local main, attachments = parser:result()
-    self.response = self.response_from_bus(main, attachments, self.from)
+    local convert = self.response_from_bus
+    if convert == tonumber then
+        -- tonumber's second argument is a base: give it the main part only
+        self.response = tonumber(main)
+    else
+        self.response = convert(main, attachments, self.from)
+    end
     return self.response
 end
 

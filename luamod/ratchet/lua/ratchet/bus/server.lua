@@ -54,7 +54,12 @@ local function service(self, conn)
         end
     end
     local main, attachments = conn.parser:result()
-    local request = self.request_from_bus(main, attachments, conn.from)
+    local request
+    if self.request_from_bus == tonumber then
+        request = tonumber(main) -- its second argument would be a base
+    else
+        request = self.request_from_bus(main, attachments, conn.from)
+    end
     if request == nil then
         -- nothing to answer: close instead of stalling the connection
         pcall(conn.socket.close, conn.socket)
