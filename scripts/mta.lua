@@ -257,15 +257,17 @@ local function prequeue(to_bus, messages)
             r = slimta.message.response.new("451", "4.3.0 Queueing failed")
             responses[i] = r
         end
-        log("received", {
-            {"id", m.id or r.data},
-            {"from", "<" .. tostring(m.envelope.sender) .. ">"},
-            {"to", addresses(m.envelope.recipients)},
-            {"size", m.contents and m.contents.size},
-            {"client", m.client and m.client.ip},
-            {"result", result_text(r)},
-            {"elapsed", string.format("%.3f", clock() - started)},
-        })
+        if not opts.quiet then
+            log("received", {
+                {"id", m.id or r.data},
+                {"from", "<" .. tostring(m.envelope.sender) .. ">"},
+                {"to", addresses(m.envelope.recipients)},
+                {"size", m.contents and m.contents.size},
+                {"client", m.client and m.client.ip},
+                {"result", result_text(r)},
+                {"elapsed", string.format("%.3f", clock() - started)},
+            })
+        end
     end
     return responses
 end
@@ -316,7 +318,7 @@ end
 
 local dispatcher = slimta.routing.dispatch.new(router, {
     storage = storage,
-    log = delivery_log,
+    log = not opts.quiet and delivery_log or nil,
 })
 
 local relayer = slimta.relay.smtp.new(hostname)

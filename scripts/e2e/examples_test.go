@@ -78,12 +78,12 @@ func TestExampleQueueOnly(t *testing.T) {
 
 func TestExampleProxy(t *testing.T) {
 	srv := peers.StartServer(t)
-	srv.Rcpt = func(to string) error {
+	srv.OnRcpt(func(to string) error {
 		if strings.HasPrefix(to, "later@") {
 			return peers.Reply(451, "4.2.0 not now")
 		}
 		return nil
-	}
+	})
 	port := peers.FreePort(t)
 	startScript(t, "proxy.lua", port, false, "--port", strconv.Itoa(port), "--smarthost", srv.Addr)
 	swaks(t, port, "--from", "alice@example.test", "--to", "bob@example.test")

@@ -90,12 +90,12 @@ func TestMTASwaksToSmtpSink(t *testing.T) {
 func TestMTADeferRetryDeliver(t *testing.T) {
 	srv := peers.StartServer(t)
 	var calls atomic.Int32
-	srv.Data = func(*peers.Message) error {
+	srv.OnData(func(*peers.Message) error {
 		if calls.Add(1) == 1 {
 			return peers.Reply(451, "4.3.0 try again later")
 		}
 		return nil
-	}
+	})
 	port := peers.FreePort(t)
 	p := startScript(t, "mta.lua", port, false, mtaArgs(t, port, "", "--smarthost", srv.Addr)...)
 	swaks(t, port, "--from", "alice@example.test", "--to", "bob@example.test", "--header", "Subject: retry me")
@@ -111,12 +111,12 @@ func TestMTADeferRetryDeliver(t *testing.T) {
 // itself delivered through the smarthost.
 func TestMTABounce(t *testing.T) {
 	srv := peers.StartServer(t)
-	srv.Rcpt = func(to string) error {
+	srv.OnRcpt(func(to string) error {
 		if strings.HasPrefix(to, "nobody@") {
 			return peers.Reply(550, "5.1.1 no such user here")
 		}
 		return nil
-	}
+	})
 	port := peers.FreePort(t)
 	p := startScript(t, "mta.lua", port, false, mtaArgs(t, port, "", "--smarthost", srv.Addr)...)
 	swaks(t, port, "--from", "alice@example.test", "--to", "nobody@example.test", "--header", "Subject: doomed")

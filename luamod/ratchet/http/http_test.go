@@ -97,8 +97,10 @@ func TestCurl(t *testing.T) {
 	assert.True(t, strings.HasSuffix(s, "\r\n\r\nhello /hello"), s)
 
 	body := strings.Repeat("0123456789", 20000)
-	out, err = exec.Command(curl, "-sS", "-i", "--max-time", "20", "-H", "Content-Type: message/rfc822",
-		"--data-binary", body, base+"/email").CombinedOutput()
+	cmd := exec.Command(curl, "-sS", "-i", "--max-time", "20", "-H", "Content-Type: message/rfc822",
+		"--data-binary", "@-", base+"/email")
+	cmd.Stdin = strings.NewReader(body)
+	out, err = cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	s = string(out)
 	assert.True(t, strings.HasPrefix(s, "HTTP/1.0 200 OK\r\n"), s[:40])
@@ -112,7 +114,7 @@ func TestCurl(t *testing.T) {
 
 	// the body limit (1 MiB in serve.lua)
 	big := strings.Repeat("x", 2<<20)
-	cmd := exec.Command(curl, "-sS", "-i", "--max-time", "20", "--data-binary", "@-", base+"/email")
+	cmd = exec.Command(curl, "-sS", "-i", "--max-time", "20", "--data-binary", "@-", base+"/email")
 	cmd.Stdin = strings.NewReader(big)
 	out, _ = cmd.CombinedOutput()
 	assert.Contains(t, string(out), "HTTP/1.0 413 Request Entity Too Large")

@@ -96,7 +96,7 @@ func (s *luaSocket) encryptedL(L *lua.LState) bool {
 	return lua.LVAsBool(enc)
 }
 
-func (s *luaSocket) Close() error        { return nil }
+func (s *luaSocket) Close() error          { return nil }
 func (s *luaSocket) SetNoDelay(bool) error { return nil }
 
 var (
@@ -137,12 +137,23 @@ type IO struct {
 	waiter *socket.Waiter // non-nil while offline
 	err    error          // first offline failure (sticky until EndOffline)
 	errOp  string         // "recv" or "send"
+
+	// offline syscall arguments and results, and the callbacks using them
+	ioBuf            []byte
+	ioN              int
+	ioErr            error
+	tryRead, trySend func(fd int) bool
+	doSend           func(fd int)
 }
 
 // NewIO wraps the socket value v.
 func NewIO(v lua.LValue) *IO {
 	s, raw := socketOf(v)
-	return &IO{sock: s, raw: raw, sockVal: v}
+	io := &IO{sock: s, raw: raw, sockVal: v}
+	if raw != nil {
+		io.tryRead, io.trySend, io.doSend = io.tryReadFD, io.trySendFD, io.doSendFD
+	}
+	return io
 }
 
 // CanOffline reports whether the offline mode is available now: a native
@@ -187,25 +198,32 @@ func (io *IO) recv(L *lua.LState, buf []byte) (int, error) {
 	if io.err != nil {
 		return 0, io.err
 	}
-	var n int
-	var err error
-	if derr := io.raw.Do(func(fd int) { n, err = readFD(fd, buf) }); derr != nil {
-		return 0, io.fail(derr, "recv")
+	// Await tries the read at once and waits only if it would block. The
+	// arguments travel in io fields and the callbacks are method values
+	// bound once, so that nothing is allocated per call.
+	io.ioBuf = buf
+	if werr := io.raw.Await(io.waiter, false, io.raw.Timeout(), io.tryRead); werr != nil {
+		io.ioBuf = nil
+		return 0, io.fail(werr, "recv")
 	}
-	if err == unix.EAGAIN {
-		werr := io.raw.Await(io.waiter, false, io.raw.Timeout(), func(fd int) bool {
-			n, err = readFD(fd, buf)
-			return err != unix.EAGAIN
-		})
-		if werr != nil {
-			return 0, io.fail(werr, "recv")
-		}
+	io.ioBuf = nil
+	if io.ioErr != nil {
+		return 0, io.fail(io.ioErr, "recv")
 	}
-	if err != nil {
-		return 0, io.fail(err, "recv")
-	}
-	return n, nil
+	return io.ioN, nil
 }
+
+func (io *IO) tryReadFD(fd int) bool {
+	io.ioN, io.ioErr = readFD(fd, io.ioBuf)
+	return io.ioErr != unix.EAGAIN
+}
+
+func (io *IO) trySendFD(fd int) bool {
+	io.ioN, io.ioErr = sendFD(fd, io.ioBuf)
+	return io.ioErr != unix.EAGAIN
+}
+
+func (io *IO) doSendFD(fd int) { io.trySendFD(fd) }
 
 // send writes all of data.
 func (io *IO) send(L *lua.LState, data []byte) error {
@@ -214,24 +232,22 @@ func (io *IO) send(L *lua.LState, data []byte) error {
 		return nil
 	}
 	for len(data) > 0 && io.err == nil {
-		var n int
-		var err error
-		if derr := io.raw.Do(func(fd int) { n, err = sendFD(fd, data) }); derr != nil {
+		io.ioBuf = data
+		if derr := io.raw.Do(io.doSend); derr != nil {
+			io.ioBuf = nil
 			return io.fail(derr, "send")
 		}
-		if err == unix.EAGAIN {
-			werr := io.raw.Await(io.waiter, true, io.raw.Timeout(), func(fd int) bool {
-				n, err = sendFD(fd, data)
-				return err != unix.EAGAIN
-			})
-			if werr != nil {
+		if io.ioErr == unix.EAGAIN {
+			if werr := io.raw.Await(io.waiter, true, io.raw.Timeout(), io.trySend); werr != nil {
+				io.ioBuf = nil
 				return io.fail(werr, "send")
 			}
 		}
-		if err != nil {
-			return io.fail(err, "send")
+		io.ioBuf = nil
+		if io.ioErr != nil {
+			return io.fail(io.ioErr, "send")
 		}
-		data = data[n:]
+		data = data[io.ioN:]
 	}
 	return io.err
 }

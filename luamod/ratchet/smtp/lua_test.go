@@ -86,4 +86,3 @@ func TestLuaScripts(t *testing.T) {
 		})
 	}
 }
-

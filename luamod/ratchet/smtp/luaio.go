@@ -344,4 +344,3 @@ func SendData(L *lua.LState, io *IO, text string) {
 		io.sock.Send(L, buf)
 	}
 }
-

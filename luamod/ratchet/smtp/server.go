@@ -773,6 +773,17 @@ func (s *session) custom(verb, arg []byte) {
 		s.protoError(replySyntax)
 		return
 	}
+	if name == "AUTH" {
+		// RFC 4954: only when advertised, after EHLO, outside a transaction.
+		if _, adv := s.hasExt("AUTH"); !adv {
+			s.protoError(replySyntax)
+			return
+		}
+		if !s.hasEhlo || s.haveMail {
+			s.protoError(replySequence)
+			return
+		}
+	}
 	s.syncState()
 	L := s.L
 	L.Push(fn)

@@ -274,6 +274,19 @@ func multiRecv(L *lua.LState) int {
 		L.Push(lua.LNil)
 		return 1
 	}
+	if i > 0 {
+		// A later item won. The original judged readiness once per poll,
+		// after every thread woken in that poll had run; let the threads
+		// that are ready now run too, then prefer an earlier item that has
+		// become readable meanwhile (tie rule, spec 1.8.4).
+		kernel.Sleep(L, 0)
+		for j := 0; j < i; j++ {
+			if socks[j].Ready(false) {
+				i = j
+				break
+			}
+		}
+	}
 	L.Push(recvString(L, socks[i], maxlen))
 	L.Push(vals[i])
 	return 2

@@ -198,28 +198,23 @@ func sockSend(L *lua.LState) int {
 	return 0
 }
 
-// recvString receives up to maxlen bytes as a Lua string.
+// recvString receives up to maxlen bytes as a Lua string (through TLS
+// when encrypted). Threads waiting for data hold no buffer.
 func recvString(L *lua.LState, s *Socket, maxlen int) lua.LString {
 	if maxlen <= 0 {
 		return ""
 	}
-	if maxlen > maxRecv {
-		maxlen = maxRecv
+	maxlen = min(maxlen, maxRecv)
+	if s.enc == nil {
+		return s.recvString(L, maxlen, "ratchet.socket.recv()")
 	}
-	var bp *[]byte
-	var buf []byte
-	if maxlen <= BUFSZ {
-		bp = bufPool.Get().(*[]byte)
-		buf = (*bp)[:maxlen]
-	} else {
-		buf = make([]byte, maxlen)
+	if w, ok := s.enc.(interface{ WaitReadable(L *lua.LState) }); ok && !s.Ready(false) {
+		w.WaitReadable(L)
 	}
-	n := s.Recv(L, buf)
-	str := lua.LString(buf[:n])
-	if bp != nil {
-		bufPool.Put(bp)
-	}
-	return str
+	bp := getBuf(maxlen)
+	defer putBuf(bp)
+	n := s.enc.Read(L, (*bp)[:maxlen])
+	return lua.LString((*bp)[:n])
 }
 
 func sockRecv(L *lua.LState) int {

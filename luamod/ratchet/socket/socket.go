@@ -471,7 +471,26 @@ func raiseWait(L *lua.LState, err error, fn, what, sysc string) {
 
 // ---- I/O ----
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, BUFSZ); return &b }}
+var (
+	bufPool = sync.Pool{New: func() any { b := make([]byte, BUFSZ); return &b }}
+	bigPool = sync.Pool{New: func() any { b := make([]byte, maxRecv); return &b }}
+)
+
+// getBuf returns a pooled buffer of at least n (<= maxRecv) bytes.
+func getBuf(n int) *[]byte {
+	if n <= BUFSZ {
+		return bufPool.Get().(*[]byte)
+	}
+	return bigPool.Get().(*[]byte)
+}
+
+func putBuf(b *[]byte) {
+	if len(*b) == BUFSZ {
+		bufPool.Put(b)
+	} else {
+		bigPool.Put(b)
+	}
+}
 
 // read attempts one read(2), retrying on EINTR.
 func read(fd int, buf []byte) (int, error) {
@@ -521,6 +540,8 @@ type ioOp struct {
 	w       Waiter
 	timeout time.Duration
 	buf     []byte
+	pooled  int     // >0: read up to this many bytes into a pooled buffer, bp
+	bp      *[]byte // taken only once data is there: idle waits hold none
 	n       int
 	tries   int   // syscalls made by the wait (1: it did not have to park)
 	err     error // of the syscall
@@ -542,7 +563,16 @@ func newOp(s *Socket, write bool) *ioOp {
 	} else {
 		o.try = func(fd uintptr) bool {
 			o.tries++
-			o.n, o.err = read(int(fd), o.buf)
+			buf := o.buf
+			if o.pooled > 0 {
+				o.bp = getBuf(o.pooled)
+				buf = (*o.bp)[:o.pooled]
+			}
+			o.n, o.err = read(int(fd), buf)
+			if o.err == unix.EAGAIN && o.bp != nil {
+				putBuf(o.bp)
+				o.bp = nil
+			}
 			return o.err != unix.EAGAIN
 		}
 	}
@@ -591,7 +621,7 @@ func (s *Socket) getOp(write bool) *ioOp {
 // run suspends the calling thread until the op's syscall stops returning
 // EAGAIN, then returns its result; wait failures are raised.
 func (o *ioOp) run(L *lua.LState, buf []byte, fn, what string) int {
-	defer func() { o.busy = false; o.buf = nil }()
+	defer func() { o.busy, o.buf, o.pooled = false, nil, 0 }()
 	o.buf, o.n, o.tries, o.err, o.werr = buf, 0, 0, nil, nil
 	o.timeout = o.s.timeout
 	o.abortable = kernel.InThread(L)
@@ -618,6 +648,14 @@ func (s *Socket) recvPlain(L *lua.LState, buf []byte, fn string) int {
 	if len(buf) == 0 {
 		return 0
 	}
+	if n, ok := s.recvDirect(L, buf, fn); ok {
+		return n
+	}
+	return s.getOp(false).run(L, buf, fn, "recv")
+}
+
+// recvDirect is the attempt made under the baton before any wait.
+func (s *Socket) recvDirect(L *lua.LState, buf []byte, fn string) (int, bool) {
 	fd := s.fd
 	if fd < 0 {
 		kernel.RaiseErrno(L, fn, "recv", unix.EBADF)
@@ -625,16 +663,40 @@ func (s *Socket) recvPlain(L *lua.LState, buf []byte, fn string) int {
 	// In request/response traffic the previous recv had to wait, and so
 	// will this one: skip the direct attempt, the wait tries first anyway.
 	// Not with timeout 0, whose wait expires before trying.
-	if !s.recvParks || s.timeout == 0 {
-		n, err := read(fd, buf)
-		if err == nil {
-			return n
-		}
-		if err != unix.EAGAIN {
-			kernel.RaiseErrno(L, fn, "recv", err)
-		}
+	if s.recvParks && s.timeout != 0 {
+		return 0, false
 	}
-	return s.getOp(false).run(L, buf, fn, "recv")
+	n, err := read(fd, buf)
+	if err == nil {
+		return n, true
+	}
+	if err != unix.EAGAIN {
+		kernel.RaiseErrno(L, fn, "recv", err)
+	}
+	return 0, false
+}
+
+// recvString receives up to maxlen (<= maxRecv) bytes from the descriptor
+// as a Lua string. A thread waiting for data holds no buffer.
+func (s *Socket) recvString(L *lua.LState, maxlen int, fn string) lua.LString {
+	bp := getBuf(maxlen)
+	n, ok := s.recvDirect(L, (*bp)[:maxlen], fn)
+	if ok {
+		str := lua.LString((*bp)[:n])
+		putBuf(bp)
+		return str
+	}
+	putBuf(bp)
+	o := s.getOp(false)
+	o.pooled = maxlen
+	defer func() {
+		if o.bp != nil {
+			putBuf(o.bp)
+			o.bp = nil
+		}
+	}()
+	n = o.run(L, nil, fn, "recv")
+	return lua.LString((*o.bp)[:n])
 }
 
 // sendPlain makes one send attempt of p, suspending while the kernel

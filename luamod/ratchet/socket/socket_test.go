@@ -302,6 +302,9 @@ func TestContextCancelClosesSockets(t *testing.T) {
 		`, "cancel")
 	}()
 	<-listening
+	// Let the thread park in accept: a cancel that lands while Lua code
+	// runs is raised by gopher-lua inside the thread instead.
+	time.Sleep(50 * time.Millisecond)
 	cancel()
 	select {
 	case err := <-errc:

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/slimta-lua/slimta-lua/kernel"
 	"github.com/slimta-lua/slimta-lua/luamod/luaarg"
@@ -30,6 +29,7 @@ type Session struct {
 	hsErr    error
 	rmu, wmu sync.Mutex // serialise readers / writers (held without the baton)
 	pending  []byte     // decrypted bytes not yet returned (under rmu)
+	ended    bool       // reads end at once: close_notify, EOF or error (under rmu)
 	buffered atomic.Bool
 
 	peer     []*x509.Certificate // recorded by verifyConnection
@@ -233,18 +233,23 @@ func (ss *Session) requireHandshake(L *lua.LState, fn string) {
 }
 
 func (ss *Session) updateBuffered() {
-	ss.buffered.Store(len(ss.pending) > 0 || ss.tr.hasRecord())
+	ss.buffered.Store(len(ss.pending) > 0 || ss.tr.hasRecord() || ss.ended)
 }
 
-// Buffered implements socket.Encryption: decrypted data, or a complete
-// record received ahead, can be read without waiting on the descriptor.
+// Buffered implements socket.Encryption: decrypted data, a complete record
+// received ahead, or the end of the stream can be read without waiting on
+// the descriptor.
 func (ss *Session) Buffered() bool { return ss.buffered.Load() }
 
-// readLocked reads decrypted bytes into buf; the caller holds rmu. eof
-// reports that the transport itself ended (no close_notify).
-func (ss *Session) readLocked(buf []byte, blocking bool, w *socket.Waiter, timeout time.Duration) (n int, eof bool, err error) {
+// readLocked reads decrypted bytes into buf without waiting (errWouldBlock
+// when nothing is there); the caller holds rmu. eof reports that the
+// transport itself ended (no close_notify).
+func (ss *Session) readLocked(buf []byte) (n int, eof bool, err error) {
 	defer func() {
 		eof = ss.tr.eof
+		if err != nil && !errors.Is(err, errWouldBlock) && !errors.Is(err, socket.ErrTimeout) {
+			ss.ended = true // crypto/tls keeps returning this at once
+		}
 		ss.updateBuffered()
 	}()
 	if len(ss.pending) > 0 {
@@ -255,8 +260,6 @@ func (ss *Session) readLocked(buf []byte, blocking bool, w *socket.Waiter, timeo
 		}
 		return n, false, nil
 	}
-	ss.tr.setMode(blocking, w, timeout)
-	defer ss.tr.setMode(false, nil, 0)
 	if len(buf) >= readChunk {
 		n, err = ss.conn.Read(buf)
 		return n, false, err
@@ -288,17 +291,26 @@ func (ss *Session) Read(L *lua.LState, buf []byte) int {
 	fast := false
 	if ss.rmu.TryLock() {
 		// Under the baton: decrypt what is there without waiting.
-		n, eof, err = ss.readLocked(buf, false, nil, 0)
+		n, eof, err = ss.readLocked(buf)
 		ss.rmu.Unlock()
 		fast = !errors.Is(err, errWouldBlock)
 	}
 	if !fast {
+		// Wait for readability holding no buffer, then read without
+		// waiting; repeat while only part of a record has arrived.
 		timeout := ss.sock.Timeout()
 		berr := ss.sock.BlockOn(L, func(w *socket.Waiter) error {
 			ss.rmu.Lock()
 			defer ss.rmu.Unlock()
-			n, eof, err = ss.readLocked(buf, true, w, timeout)
-			return nil
+			for {
+				n, eof, err = ss.readLocked(buf)
+				if !errors.Is(err, errWouldBlock) {
+					return nil
+				}
+				if werr := ss.sock.Await(w, false, timeout, pollReadable); werr != nil {
+					return werr
+				}
+			}
 		})
 		if berr != nil {
 			err = berr
@@ -319,6 +331,23 @@ func (ss *Session) Read(L *lua.LState, buf []byte) int {
 	}
 	ss.raise(L, fn, "read", err)
 	return 0
+}
+
+// WaitReadable suspends the calling thread until a read would return
+// something, without holding any buffer meanwhile (idle connections stay
+// small). The socket timeout applies.
+func (ss *Session) WaitReadable(L *lua.LState) {
+	ss.requireHandshake(L, "ratchet.ssl.session.read()")
+	if ss.Buffered() {
+		return
+	}
+	timeout := ss.sock.Timeout()
+	err := ss.sock.BlockOn(L, func(w *socket.Waiter) error {
+		return ss.sock.Await(w, false, timeout, pollReadable)
+	})
+	if err != nil {
+		ss.raise(L, "ratchet.ssl.session.read()", "read", err)
+	}
 }
 
 // flushOut sends queued ciphertext (alerts or records written under the
@@ -400,11 +429,12 @@ func (ss *Session) Shutdown(L *lua.LState) bool {
 			case err == nil:
 				continue // application data after our close_notify: discard
 			case err == io.EOF && !ss.tr.eof:
-				ok = true
+				ok, ss.ended = true, true
 				return nil
 			case errors.Is(err, socket.ErrTimeout), errors.Is(err, socket.ErrAborted):
 				return err
 			default:
+				ss.ended = true
 				return nil
 			}
 		}
@@ -435,6 +465,9 @@ func sessRead(L *lua.LState) int {
 		luaarg.ArgError(L, 2, fname, "non-negative size expected")
 	}
 	maxlen = min(maxlen, 1<<16)
+	if maxlen > 0 && !ss.sock.Ready(false) {
+		ss.WaitReadable(L)
+	}
 	buf := make([]byte, maxlen)
 	n := ss.Read(L, buf)
 	L.Push(lua.LString(buf[:n]))

@@ -131,6 +131,7 @@ func (t *transport) fill() error {
 	}
 	if err == unix.EAGAIN {
 		if !t.blocking {
+			t.releaseEmpty()
 			return errWouldBlock
 		}
 		werr := t.s.Await(t.w, false, t.timeout, func(fd int) bool {
@@ -265,8 +266,21 @@ func (t *transport) flush(w *socket.Waiter, timeout time.Duration) error {
 	}
 }
 
-func pollWritable(fd int) bool {
-	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+// releaseEmpty returns an empty receive buffer to the pool, so that an
+// idle session holds none.
+func (t *transport) releaseEmpty() {
+	if len(t.rbuf) == 0 && t.rmem != nil {
+		rawPool.Put(t.rmem)
+		t.rmem, t.rbuf = nil, nil
+	}
+}
+
+func pollWritable(fd int) bool { return pollFD(fd, unix.POLLOUT) }
+
+func pollReadable(fd int) bool { return pollFD(fd, unix.POLLIN) }
+
+func pollFD(fd int, ev int16) bool {
+	fds := [1]unix.PollFd{{Fd: int32(fd), Events: ev}}
 	for {
 		n, err := unix.Poll(fds[:], 0)
 		if err == unix.EINTR {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"testing"
 	"time"
@@ -154,3 +155,5 @@ func str(v any) string {
 	s, _ := v.(string)
 	return s
 }
+
+var osStat = os.Stat

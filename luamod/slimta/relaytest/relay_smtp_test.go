@@ -52,13 +52,13 @@ func TestRelaySMTPDelivers(t *testing.T) {
 // Per-recipient results, MAIL refusals and RSET after a failed transaction.
 func TestRelaySMTPRecipientResults(t *testing.T) {
 	srv := peers.StartServer(t)
-	srv.Mail = func(from string) error {
+	srv.OnMail(func(from string) error {
 		if from == "spam@x.test" {
 			return peers.Reply(550, "5.7.1 go away")
 		}
 		return nil
-	}
-	srv.Rcpt = func(to string) error {
+	})
+	srv.OnRcpt(func(to string) error {
 		switch {
 		case strings.HasPrefix(to, "bad"):
 			return peers.Reply(550, "5.1.1 no such user")
@@ -66,7 +66,7 @@ func TestRelaySMTPRecipientResults(t *testing.T) {
 			return peers.Reply(451, "4.2.0 mailbox busy")
 		}
 		return nil
-	}
+	})
 	out := runLua(t, `
 		local h = require "relayhelp"
 		h.run(function ()
@@ -150,7 +150,7 @@ func TestRelaySMTPConcurrencyLimit(t *testing.T) {
 	// Concurrency is measured inside DATA: a connection's close (and the
 	// server's bookkeeping of it) may trail the next connect slightly.
 	var inData, calls, maxData atomic.Int32
-	srv.Data = func(*peers.Message) error {
+	srv.OnData(func(*peers.Message) error {
 		calls.Add(1)
 		n := inData.Add(1)
 		for {
@@ -162,7 +162,7 @@ func TestRelaySMTPConcurrencyLimit(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		inData.Add(-1)
 		return nil
-	}
+	})
 	out := runLua(t, `
 		local h = require "relayhelp"
 		h.run(function ()
@@ -331,9 +331,18 @@ func TestRelayManagerAlwaysAnswers(t *testing.T) {
 	assert.Contains(t, get(8).Message, "5.1.2")
 }
 
-// Relaying into Postfix's smtp-sink: several requests, several messages.
+// Relaying into Postfix's smtp-sink: several requests, several messages;
+// with and without PIPELINING (smtp-sink -p).
 func TestRelaySMTPIntoSmtpSink(t *testing.T) {
-	sink := peers.StartSink(t, true)
+	for _, extra := range [][]string{nil, {"-p"}} {
+		t.Run(strings.Join(append([]string{"sink"}, extra...), ""), func(t *testing.T) {
+			relayIntoSink(t, extra...)
+		})
+	}
+}
+
+func relayIntoSink(t *testing.T, extra ...string) {
+	sink := peers.StartSink(t, true, extra...)
 	out := runLua(t, `
 		local h = require "relayhelp"
 		h.run(function ()

@@ -132,7 +132,7 @@ func TestRoutingMXDelivery(t *testing.T) {
 // and re-queues or bounces the recipients that need it.
 func TestRoutingDispatch(t *testing.T) {
 	srv := peers.StartServer(t)
-	srv.Rcpt = func(to string) error {
+	srv.OnRcpt(func(to string) error {
 		switch {
 		case strings.HasPrefix(to, "bad"):
 			return peers.Reply(550, "5.1.1 no such user")
@@ -140,7 +140,7 @@ func TestRoutingDispatch(t *testing.T) {
 			return peers.Reply(451, "4.2.0 try later")
 		}
 		return nil
-	}
+	})
 	out := runLua(t, `
 		local h = require "relayhelp"
 		require "slimta.storage.memory"

@@ -1,14 +1,20 @@
 -- test_socket_multi_recv: list order wins ties; "" for closed peers.
+-- The original relied on libevent running both clients (woken in the same
+-- poll) before the server's readiness check; here each wake-up has its own
+-- timing, so the server waits until both clients have sent, which is the
+-- situation the tie rule is about.
 require "ratchet"
 
 local S = ratchet.socket
 local rec = S.prepare_tcp("localhost", PORT)
 local count = 0
+local sent = 0
 
 local function client(msg, reply)
     local c = S.new(rec.family, rec.socktype, rec.protocol)
     c:connect(rec.addr)
     c:send(msg)
+    sent = sent + 1
     assert(c:recv() == "sync")
     if reply then c:send(reply) end
     assert(c:recv() == "sync")
@@ -25,6 +31,7 @@ kernel = ratchet.new(function ()
     ratchet.thread.attach(client, "data2")
     local c1 = socket:accept()
     local c2 = socket:accept()
+    while sent < 2 do ratchet.thread.timer(0.001) end
 
     local data, from = assert(S.multi_recv({c1, c2}))
     assert(data == "data1" and from == c1)

@@ -11,9 +11,12 @@ local port = free_port()
 local done = false
 
 local function frame(parts)
-    local out = {ratchet.socket.hton16(#parts)}
+    -- (one value each: hton/hton16 pass extra arguments through)
+    local count = ratchet.socket.hton16(#parts)
+    local out = {count}
     for _, p in ipairs(parts) do
-        out[#out + 1] = ratchet.socket.hton(#p)
+        local len = ratchet.socket.hton(#p)
+        out[#out + 1] = len
         out[#out + 1] = p
     end
     return table.concat(out)

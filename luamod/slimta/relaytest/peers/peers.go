@@ -42,15 +42,15 @@ type Message struct {
 }
 
 // Server is an in-process go-smtp server that records what it receives.
-// The hooks may refuse a command by returning an *smtp.SMTPError; they are
-// called with the mutex not held.
+// Hooks (OnMail, OnRcpt, OnData) may refuse a command by returning an
+// *smtp.SMTPError; they are called with the mutex not held.
 type Server struct {
 	Addr string // 127.0.0.1:port
 	Port int
 
-	Mail func(from string) error
-	Rcpt func(to string) error
-	Data func(m *Message) error
+	mail func(from string) error
+	rcpt func(to string) error
+	data func(m *Message) error
 
 	mu       sync.Mutex
 	messages []Message
@@ -100,6 +100,21 @@ func StartServer(t testing.TB, opts ...Options) *Server {
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return s
+}
+
+// OnMail sets the MAIL hook.
+func (s *Server) OnMail(fn func(from string) error) { s.mu.Lock(); s.mail = fn; s.mu.Unlock() }
+
+// OnRcpt sets the RCPT hook.
+func (s *Server) OnRcpt(fn func(to string) error) { s.mu.Lock(); s.rcpt = fn; s.mu.Unlock() }
+
+// OnData sets the hook called with each complete message.
+func (s *Server) OnData(fn func(m *Message) error) { s.mu.Lock(); s.data = fn; s.mu.Unlock() }
+
+func (s *Server) hooks() (func(string) error, func(string) error, func(*Message) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mail, s.rcpt, s.data
 }
 
 // Messages returns a copy of what was received so far.
@@ -157,8 +172,8 @@ type session struct {
 }
 
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
-	if x.s.Mail != nil {
-		if err := x.s.Mail(from); err != nil {
+	if mail, _, _ := x.s.hooks(); mail != nil {
+		if err := mail(from); err != nil {
 			return err
 		}
 	}
@@ -167,8 +182,8 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if x.s.Rcpt != nil {
-		if err := x.s.Rcpt(to); err != nil {
+	if _, rcpt, _ := x.s.hooks(); rcpt != nil {
+		if err := rcpt(to); err != nil {
 			return err
 		}
 	}
@@ -184,8 +199,8 @@ func (x *session) Data(r io.Reader) error {
 	_, tlsOn := x.c.TLSConnectionState()
 	m := Message{From: x.from, To: append([]string(nil), x.to...), Data: data,
 		EHLO: x.c.Hostname(), TLS: tlsOn, Conn: x.n}
-	if x.s.Data != nil {
-		if err := x.s.Data(&m); err != nil {
+	if _, _, data := x.s.hooks(); data != nil {
+		if err := data(&m); err != nil {
 			return err
 		}
 	}
@@ -485,16 +500,41 @@ func (s *Sink) Dumps(t testing.TB) [][]byte {
 func (s *Sink) WaitDumps(t testing.TB, n int, timeout time.Duration) [][]byte {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
+	var prev [][]byte
 	for {
 		d := s.Dumps(t)
-		if len(d) >= n {
+		// A dump file is written while the transaction runs: it counts
+		// once it ends with the dump's empty line and stopped changing.
+		if len(d) >= n && sameDumps(prev, d) && allComplete(d) {
 			return d
 		}
+		prev = d
 		if time.Now().After(deadline) {
 			t.Fatalf("smtp-sink got %d transactions, want %d", len(d), n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func sameDumps(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func allComplete(d [][]byte) bool {
+	for _, b := range d {
+		if !bytes.HasSuffix(b, []byte("\n\n")) {
+			return false
+		}
+	}
+	return true
 }
 
 // HeaderValues returns every value of a header (case-insensitive name) in

@@ -19,8 +19,9 @@ server.__index = server
 local transaction = {}
 transaction.__index = transaction
 
--- Seconds an accepted connection may take to deliver its request or accept
--- the response (spec 6.4 #30). nil or negative disables it.
+-- Seconds the peer may take to accept the response (spec 6.4 #30); requests
+-- are received by ratchet's bus, which multiplexes connections so that a
+-- slow peer does not hold up the others. nil or negative disables it.
 server.default_timeout = 60.0
 
 function server.new(host, port, request_type)
@@ -116,6 +117,10 @@ function server:recv_request()
         local t, req = self.bus:recv_request()
         if not t then
             return nil, req
+        end
+        local sock = rawget(t, "socket")
+        if sock and self.timeout then
+            pcall(sock.set_timeout, sock, self.timeout)
         end
         if type(req) == "table" and req.items then
             return setmetatable({transaction = t, from = req.from, server = self}, transaction), req.items

@@ -95,45 +95,50 @@ function relay:accept()
     }, job)
 end
 
+-- Adds message i to its session (creating it), or gives it a response
+-- when it cannot be relayed.
+local function group_one(self, message, i, responses, state)
+    local relayer, code, text = pick_relayer(self, message)
+    if not relayer then
+        responses[i] = new_response(code, text)
+        return
+    end
+    local key, info = relayer:build_session_info(message)
+    local keyed = state.by_relayer[relayer]
+    if not keyed then
+        keyed = {}
+        state.by_relayer[relayer] = keyed
+    end
+    local session = keyed[key]
+    if not session then
+        session = relayer:new_session(info)
+        keyed[key] = session
+        state.sessions[#state.sessions + 1] = session
+        state.members[session] = {}
+    end
+    local list = state.members[session]
+    list[#list + 1] = i
+    session:add_message(message, responses, i)
+    if not responses[i] then
+        responses[i] = new_response()
+    end
+end
+
 -- Groups the messages into sessions. Messages that cannot be grouped get
 -- their response right away.
 local function group(self, messages, responses)
-    local sessions = {}      -- ordered list of sessions
-    local members = {}       -- session -> indexes of its messages
-    local by_relayer = {}    -- relayer -> key -> session
+    local state = {
+        sessions = {},       -- ordered list of sessions
+        members = {},        -- session -> indexes of its messages
+        by_relayer = {},     -- relayer -> key -> session
+    }
     for i, message in ipairs(messages) do
-        local ok, err = pcall(function ()
-            local relayer, code, text = pick_relayer(self, message)
-            if not relayer then
-                responses[i] = new_response(code, text)
-                return
-            end
-            local key, info = relayer:build_session_info(message)
-            key = tostring(key)
-            local keyed = by_relayer[relayer]
-            if not keyed then
-                keyed = {}
-                by_relayer[relayer] = keyed
-            end
-            local session = keyed[key]
-            if not session then
-                session = relayer:new_session(info)
-                keyed[key] = session
-                sessions[#sessions + 1] = session
-                members[session] = {}
-            end
-            local list = members[session]
-            list[#list + 1] = i
-            session:add_message(message, responses, i)
-            if not responses[i] then
-                responses[i] = new_response()
-            end
-        end)
+        local ok, err = pcall(group_one, self, message, i, responses, state)
         if not ok then
             responses[i] = new_response(relay.error_response(err))
         end
     end
-    return sessions, members
+    return state.sessions, state.members
 end
 
 -- Runs one session; when it raises, the responses it left empty get the

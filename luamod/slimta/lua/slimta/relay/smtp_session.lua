@@ -455,6 +455,20 @@ local function refuse_all(response, failures)
     end
 end
 
+-- Counts the accepted recipients and lists the refused ones.
+local function tally(rcpts, recipients, failures)
+    local accepted = 0
+    for i, r in ipairs(rcpts) do
+        check(r)
+        if is2xx(r) then
+            accepted = accepted + 1
+        else
+            failures[#failures + 1] = {recipient = recipients[i], code = r.code, message = r.message}
+        end
+    end
+    return accepted
+end
+
 ---------------------------------------------------------------------------
 -- One mail transaction. Returns normally when the message got its
 -- response; raises on connection-level failures.
@@ -515,19 +529,9 @@ function session:transaction(item)
     end
 
     local accepted, failures = 0, {}
-    local function tally()
-        for i, r in ipairs(rcpts) do
-            check(r)
-            if is2xx(r) then
-                accepted = accepted + 1
-            else
-                failures[#failures + 1] = {recipient = recipients[i], code = r.code, message = r.message}
-            end
-        end
-    end
 
     if not pipelined then
-        tally()
+        accepted = tally(rcpts, recipients, failures)
         if accepted == 0 then
             refuse_all(response, failures)
             conn.need_rset = true
@@ -542,7 +546,7 @@ function session:transaction(item)
         if mail.code == "421" then
             conn_error(mail.code, mail.message, true)
         end
-        tally()
+        accepted = tally(rcpts, recipients, failures)
         if not is2xx(mail) or accepted == 0 then
             if is2xx(mail) then
                 refuse_all(response, failures)
