@@ -6,9 +6,13 @@ set -euo pipefail
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v swaks >/dev/null || need+=(swaks)
+# swaks needs these Perl modules for STARTTLS and CRAM-MD5.
+perl -MIO::Socket::SSL -e1 2>/dev/null || need+=(libio-socket-ssl-perl libnet-ssleay-perl)
+perl -MDigest::HMAC_MD5 -e1 2>/dev/null || need+=(libdigest-hmac-perl)
+perl -MAuthen::SASL -e1 2>/dev/null || need+=(libauthen-sasl-perl)
 [ -x /usr/sbin/smtp-sink ] || need+=(postfix)
 command -v curl >/dev/null || need+=(curl)
-command -v spamd >/dev/null || need+=(spamassassin spamc)
+command -v spamd >/dev/null || [ -x /usr/sbin/spamd ] || need+=(spamassassin spamc spamd)
 command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0

@@ -17,11 +17,12 @@ import (
 // where Buffered can see them (defect 4.25).
 //
 // Reads run in one of two modes, chosen by the session holding its read
-// lock: non-blocking (under the baton: a read that would block fails with
-// errWouldBlock, which crypto/tls treats as temporary) or blocking (inside
-// kernel.Block, waiting with the operation's Waiter and the socket timeout).
-// Writes never wait: what the kernel does not take is queued in out and
-// sent by flush.
+// lock: non-blocking (application reads: a read that would block fails
+// with errWouldBlock, which crypto/tls treats as temporary, and the session
+// then waits for readability without holding buffers) or blocking
+// (handshakes and shutdown, inside kernel.Block, waiting with the
+// operation's Waiter and the socket timeout). Writes never wait: what the
+// kernel does not take is queued in out and sent by flush.
 type transport struct {
 	s *socket.Socket
 
@@ -162,8 +163,8 @@ func (t *transport) Read(p []byte) (int, error) {
 		if err := t.flush(t.w, t.timeout); err != nil {
 			return 0, err
 		}
-	} else if err := t.tryFlush(); err != nil {
-		return 0, err
+	} else {
+		_ = t.tryFlush() // a write failure is reported by the next write
 	}
 	for {
 		if n := t.deliver(p); n > 0 {

@@ -25,7 +25,7 @@ local cases = {
     {"nobody@example.com", "nobody@example.com"},
     -- first matching entry wins: postmaster at old.example is not rewritten twice
     {"postmaster@old.example", "admin@old.example"},
-    -- %% in a replacement
+    -- nothing matches: untouched
     {"x@y", "x@y"},
 }
 local rcpts = {}
