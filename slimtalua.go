@@ -191,6 +191,7 @@ func (rt *Runtime) Call(ctx context.Context, fn lua.LValue, args ...lua.LValue) 
 		}
 	}
 	if ctx != nil && ctx.Err() != nil {
+		kernel.ShutdownAll(L)
 		return nil, fmt.Errorf("%w: %s", context.Cause(ctx), e.Message)
 	}
 	return nil, e

@@ -860,6 +860,20 @@ func (k *Kernel) Shutdown(L *lua.LState) {
 	CloseTracked(L)
 }
 
+// ShutdownAll kills the live threads of every kernel of L's universe and
+// closes tracked resources. The embedding API calls it when a context ends
+// while a thread was running Lua (the cancel then surfaces as a Lua error
+// and loop may not have reached its own shutdown).
+func ShutdownAll(L *lua.LState) {
+	w := worldOf(L)
+	for _, t := range w.threads {
+		if t.state.live() && t.state != stRunning {
+			t.k.kill(t)
+		}
+	}
+	CloseTracked(L)
+}
+
 // Stopped reports whether the universe's context is done (for waits that
 // poll it explicitly).
 func Stopped(L *lua.LState) bool {

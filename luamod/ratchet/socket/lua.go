@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/slimta-lua/slimta-lua/kernel"
@@ -18,10 +19,15 @@ const socketMeta = "ratchet.socket.meta"
 // the ratchet.ssl package installs it with SetEncryptFunc.
 type EncryptFunc func(L *lua.LState, s *Socket) int
 
-var encryptFn EncryptFunc
+var (
+	encryptFn   EncryptFunc
+	encryptOnce sync.Once
+)
 
-// SetEncryptFunc installs the implementation of socket:encrypt.
-func SetEncryptFunc(f EncryptFunc) { encryptFn = f }
+// SetEncryptFunc installs the implementation of socket:encrypt. Only the
+// first call counts: every runtime opens ratchet.ssl, possibly at the same
+// time from several goroutines.
+func SetEncryptFunc(f EncryptFunc) { encryptOnce.Do(func() { encryptFn = f }) }
 
 // Open builds the ratchet.socket table.
 func Open(L *lua.LState) *lua.LTable {
@@ -294,8 +300,9 @@ func multiRecv(L *lua.LState) int {
 
 // ---- byte order ----
 
-func pushRest(L *lua.LState, from int) int {
-	n := L.GetTop()
+// pushRest pushes arguments from..n again (n is the argument count, taken
+// before any result was pushed).
+func pushRest(L *lua.LState, from, n int) int {
 	for i := from; i <= n; i++ {
 		L.Push(L.Get(i))
 	}
@@ -311,37 +318,41 @@ func checkInteger(L *lua.LState, n int, fname string) int64 {
 }
 
 func hton(L *lua.LState) int {
+	top := L.GetTop()
 	v := uint32(checkInteger(L, 1, "ratchet.socket.hton"))
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], v)
 	L.Push(lua.LString(b[:]))
-	return 1 + pushRest(L, 2)
+	return 1 + pushRest(L, 2, top)
 }
 
 func hton16(L *lua.LState) int {
+	top := L.GetTop()
 	v := uint16(checkInteger(L, 1, "ratchet.socket.hton16"))
 	var b [2]byte
 	binary.BigEndian.PutUint16(b[:], v)
 	L.Push(lua.LString(b[:]))
-	return 1 + pushRest(L, 2)
+	return 1 + pushRest(L, 2, top)
 }
 
 func ntoh(L *lua.LState) int {
+	top := L.GetTop()
 	s, ok := L.Get(1).(lua.LString)
 	if ok && len(s) == 4 {
 		L.Push(lua.LNumber(binary.BigEndian.Uint32([]byte(s))))
 	} else {
 		L.Push(lua.LNil)
 	}
-	return 1 + pushRest(L, 2)
+	return 1 + pushRest(L, 2, top)
 }
 
 func ntoh16(L *lua.LState) int {
+	top := L.GetTop()
 	s, ok := L.Get(1).(lua.LString)
 	if ok && len(s) == 2 {
 		L.Push(lua.LNumber(binary.BigEndian.Uint16([]byte(s))))
 	} else {
 		L.Push(lua.LNil)
 	}
-	return 1 + pushRest(L, 2)
+	return 1 + pushRest(L, 2, top)
 }
