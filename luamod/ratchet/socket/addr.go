@@ -1,12 +1,12 @@
 package socket
 
 import (
-	"context"
 	"errors"
+	mdns "github.com/miekg/dns"
+	rdns "github.com/slimta-lua/slimta-lua/luamod/ratchet/dns"
 	"net"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/slimta-lua/slimta-lua/kernel"
 	lua "github.com/yuin/gopher-lua"
@@ -103,8 +103,6 @@ func (e errNoRecord) Error() string { return e.host + " has no " + e.typ + " rec
 // hostsPath is the hosts file consulted before DNS (tests may change it).
 var hostsPath = "/etc/hosts"
 
-// lookupTimeout bounds a DNS lookup (the original's default expiry).
-var lookupTimeout = 10 * time.Second
 
 // lookupLocal answers "*", literals, localhost, .invalid and hosts-file
 // names without the network. ok=false means "ask DNS".
@@ -155,39 +153,25 @@ func resolve(L *lua.LState, host string, v6 bool) (netip.Addr, error) {
 	}
 	addrs, ok := lookupLocal(host, v6)
 	if !ok {
-		network := "ip4"
+		// Everything not answered locally goes through ratchet.dns, so that
+		// sockets and DNS queries follow the same resolv.conf (and the same
+		// test servers).
+		qtype := mdns.TypeA
 		if v6 {
-			network = "ip6"
+			qtype = mdns.TypeAAAA
 		}
-		var ips []net.IP
-		var err error
-		kernel.Block(L, func(cancel <-chan struct{}) {
-			ctx, stop := context.WithTimeout(context.Background(), lookupTimeout)
-			defer stop()
-			if cancel != nil {
-				go func() {
-					select {
-					case <-cancel:
-						stop()
-					case <-ctx.Done():
-					}
-				}()
-			}
-			ips, err = net.DefaultResolver.LookupIP(ctx, network, host)
-		}, nil)
+		ans, err := rdns.Lookup(L, host, qtype)
 		if err != nil {
-			var de *net.DNSError
-			if errors.As(err, &de) && (de.IsNotFound || de.Err == "no such host") {
+			var nr *rdns.NoRecordError
+			if errors.As(err, &nr) {
 				return netip.Addr{}, errNoRecord{host, typ}
 			}
 			return netip.Addr{}, err
 		}
-		for _, ip := range ips {
-			if a, ok := netip.AddrFromSlice(ip); ok {
-				a = a.Unmap()
-				if a.Is4() != v6 {
-					addrs = append(addrs, a)
-				}
+		for _, a := range ans.Addrs {
+			a = a.Unmap()
+			if a.Is4() != v6 {
+				addrs = append(addrs, a)
 			}
 		}
 	}

@@ -1,5 +1,11 @@
 -- SMTP sink for the throughput benchmark (shared/bench): accepts every
--- message and discards it. Usage: slimta-lua bench_sink.lua PORT
+-- message and discards it.
+--   slimta-lua bench_sink.lua PORT           HAVE_DATA hook receives each
+--                                            message (as a Lua string) and
+--                                            drops it
+--   slimta-lua bench_sink.lua PORT nohook    no hooks at all: the engine's
+--                                            defaults accept everything and
+--                                            the data is never built
 require "ratchet"
 require "ratchet.smtp.server"
 
@@ -7,8 +13,10 @@ local port = tonumber(arg[1]) or 2525
 
 local handlers = {}
 
-function handlers:HAVE_DATA(reply, data, err)
-    -- the message is dropped
+if arg[2] ~= "nohook" then
+    function handlers:HAVE_DATA(reply, data, err)
+        -- the message is dropped
+    end
 end
 
 local function on_error(err, thread)

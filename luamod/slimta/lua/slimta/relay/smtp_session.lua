@@ -621,8 +621,15 @@ function session:deliver_all()
                     break
                 end
                 if used and not retried and not item.sent_data then
-                    -- A reused connection went stale: try once more.
+                    -- A reused connection went stale: so are probably its
+                    -- pooled siblings (e.g. the server restarted). Drop
+                    -- them and try once more on a fresh connection.
                     retried = true
+                    local stack = relayer.pool[self.pool_key]
+                    relayer.pool[self.pool_key] = nil
+                    for _, c in ipairs(stack or {}) do
+                        session.close_connection(c, false)
+                    end
                 else
                     local code, message = describe(err, self.host)
                     set_response(r, code, message)
