@@ -103,7 +103,6 @@ func (e errNoRecord) Error() string { return e.host + " has no " + e.typ + " rec
 // hostsPath is the hosts file consulted before DNS (tests may change it).
 var hostsPath = "/etc/hosts"
 
-
 // lookupLocal answers "*", literals, localhost, .invalid and hosts-file
 // names without the network. ok=false means "ask DNS".
 func lookupLocal(host string, v6 bool) (addrs []netip.Addr, ok bool) {

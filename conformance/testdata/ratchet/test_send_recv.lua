@@ -1,0 +1,43 @@
+require "ratchet"
+
+PORT = tonumber(os.getenv("RATCHET_TEST_PORT")) or 10025
+
+counter = 0
+
+function ctx1()
+    local rec = ratchet.socket.prepare_tcp("localhost", PORT)
+    local socket = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
+    socket:setsockopt("SO_REUSEADDR", true)
+    socket:bind(rec.addr)
+    socket:listen()
+
+    ratchet.thread.attach(ctx2)
+
+    local client = socket:accept()
+    ratchet.thread.attach(ctx3, client)
+    counter = counter + 1
+end
+
+function ctx2()
+    local rec = ratchet.socket.prepare_tcp("localhost", PORT)
+    local socket = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
+    socket:connect(rec.addr)
+
+    socket:send("hello")
+    assert(socket:recv(5) == "world")
+    assert(socket:recv() == "foo")
+    socket:send("bar")
+    counter = counter + 1
+end
+
+function ctx3(socket)
+    assert(socket:recv(5) == "hello")
+    socket:send("world")
+    socket:send("foo")
+    assert(socket:recv() == "bar")
+    counter = counter + 1
+end
+
+kernel = ratchet.new(ctx1)
+kernel:loop()
+assert(counter == 3)
