@@ -238,6 +238,10 @@ func TestRatchetScripts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s failed: %v\n--- stderr ---\n%s\n--- stdout ---\n%s", name, err, stderr, stdout)
 			}
+			// A script may come with the exact output it must print.
+			if want, err := os.ReadFile(strings.TrimSuffix(f, ".lua") + ".stdout"); err == nil {
+				require.Equal(t, string(want), stdout, "stdout of %s", name)
+			}
 		})
 	}
 }

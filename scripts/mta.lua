@@ -239,6 +239,10 @@ local function prequeue(to_bus, messages)
     local started = clock()
     inflight = inflight + 1
     for _, m in ipairs(messages) do
+        if m.client then
+            -- The "by" part of Received: this MTA under its --hostname.
+            m.client.receiver = hostname
+        end
         stamp_received:add(m)
         stamp_date:add(m)
         stamp_msgid:add(m)
@@ -328,6 +332,9 @@ relayer:set_timeout(opts.relay_timeout)
 relayer:set_timeouts({total = math.max(1, math.min(100, opts.lock_duration * 0.8))})
 relayer:set_max_connections(opts.max_connections)
 relayer:set_reuse(opts.reuse_idle)
+-- Nothing changes a message between the queue's store (which serialises
+-- it) and the relay: send that text rather than serialising again.
+relayer:set_trust_raw_data(true)
 
 local function retry_algorithm(message)
     local n = message.attempts or 1

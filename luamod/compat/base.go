@@ -448,8 +448,9 @@ func isCallable(L *lua.LState, v lua.LValue) bool {
 // baseError is error(v [, level]). gopher-lua's skips Go frames when it
 // looks for the position to prepend, so pcall(error, "x") gave
 // "file:1: x" where C Lua gives "x". Numbers get the position too, as in C.
+// error() with no value raises nil, as C Lua does.
 func baseError(L *lua.LState) int {
-	obj := L.CheckAny(1)
+	obj := L.Get(1)
 	level := optInt(L, 2, 1)
 	if level > 0 {
 		var msg string

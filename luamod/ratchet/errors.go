@@ -3,6 +3,7 @@ package ratchet
 import (
 	"github.com/slimta-lua/slimta-lua/internal/pcallfix"
 	"github.com/slimta-lua/slimta-lua/kernel"
+	"github.com/slimta-lua/slimta-lua/luamod/luaarg"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -23,24 +24,25 @@ func openError(L *lua.LState) *lua.LTable {
 	})
 }
 
-func optStr(L *lua.LState, n int) string {
-	if L.Get(n) == lua.LNil {
-		return ""
-	}
-	return L.CheckString(n)
-}
-
+// errorNew stores its arguments as given: nil stays nil, while "" and 0
+// are kept (kernel.Error uses them to mean "absent").
 func errorNew(L *lua.LState) int {
-	e := kernel.Error{
-		Description: L.CheckString(1),
-		Code:        optStr(L, 2),
-		Function:    optStr(L, 3),
-		File:        optStr(L, 4),
-		Line:        L.OptInt(5, 0),
-		Syscall:     optStr(L, 6),
-		Errno:       L.OptInt(7, 0),
+	desc := luaarg.CheckString(L, 1, "ratchet.error.new")
+	e := kernel.NewError(L, kernel.Error{Description: desc})
+	for i, field := range []string{"code", "function", "file", "line", "syscall", "errno"} {
+		n := i + 2
+		if L.Get(n) == lua.LNil {
+			continue
+		}
+		var v lua.LValue
+		if field == "line" || field == "errno" {
+			v = lua.LNumber(int64(luaarg.CheckNumber(L, n, "ratchet.error.new")))
+		} else {
+			v = lua.LString(luaarg.CheckString(L, n, "ratchet.error.new"))
+		}
+		e.RawSetString(field, v)
 	}
-	L.Push(kernel.NewError(L, e))
+	L.Push(e)
 	return 1
 }
 

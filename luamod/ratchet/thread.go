@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/slimta-lua/slimta-lua/internal/pcallfix"
 	"github.com/slimta-lua/slimta-lua/kernel"
 	"github.com/slimta-lua/slimta-lua/luamod/luaarg"
 	lua "github.com/yuin/gopher-lua"
@@ -117,10 +118,9 @@ func seconds(f float64) time.Duration {
 
 func threadTimer(L *lua.LState) int {
 	needThread(L, "ratchet.thread.timer()")
+	// Negative means "until the next poll" (spec 2.2): callers pass
+	// computed remainders such as deadline - now.
 	n := luaarg.CheckNumber(L, 1, "ratchet.thread.timer")
-	if n < 0 {
-		luaarg.ArgError(L, 1, "ratchet.thread.timer", "non-negative number of seconds expected")
-	}
 	kernel.Sleep(L, seconds(n))
 	return 0
 }
@@ -257,8 +257,43 @@ func threadBlockOn(L *lua.LState) int {
 		L.Push(lua.LFalse)
 		return 1
 	}
-	L.Push(objs[i])
+	L.Push(objs[laterSameFD(L, objs, i)])
 	return 1
+}
+
+// laterSameFD returns the index of the last object in objs that shares the
+// descriptor of objs[i]: the original kept one object per descriptor, so a
+// later entry for the same descriptor replaced an earlier one (spec 2.2).
+func laterSameFD(L *lua.LState, objs []lua.LValue, i int) int {
+	if i == len(objs)-1 {
+		return i
+	}
+	fd, ok := objectFD(L, objs[i])
+	if !ok {
+		return i
+	}
+	for j := len(objs) - 1; j > i; j-- {
+		if other, ok := objectFD(L, objs[j]); ok && other == fd {
+			return j
+		}
+	}
+	return i
+}
+
+// objectFD calls v:get_fd() if v has that method.
+func objectFD(L *lua.LState, v lua.LValue) (lua.LNumber, bool) {
+	getfd := L.GetField(v, "get_fd")
+	if getfd == lua.LNil {
+		return 0, false
+	}
+	L.Push(getfd)
+	L.Push(v)
+	if pcallfix.PCall(L, 1, 1) != nil {
+		return 0, false // nothing is left on the stack
+	}
+	n, ok := L.Get(-1).(lua.LNumber)
+	L.Pop(1)
+	return n, ok && n >= 0
 }
 
 var signalNames = map[string]syscall.Signal{

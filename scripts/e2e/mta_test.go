@@ -65,6 +65,7 @@ func TestMTASwaksToSmtpSink(t *testing.T) {
 	assert.True(t, peers.Contains(d, "X-Rcpt-Args: <carol@example.test>"), string(d))
 	assert.True(t, peers.Contains(d, "\n.leading dot line"), string(d))
 	assert.NotEmpty(t, peers.HeaderValues(d, "Received"))
+	assert.True(t, peers.Contains(d, "by mta.test (slimta"), "Received names --hostname: %s", d)
 	assert.Len(t, peers.HeaderValues(d, "Message-Id"), 1)
 	assert.Len(t, peers.HeaderValues(d, "Date"), 1)
 
@@ -363,4 +364,27 @@ func completeDeliveries(t *testing.T, sink *peers.Sink) map[string]int {
 		}
 	}
 	return counts
+}
+
+// One recipient deferred, the other delivered: the retry goes to the
+// deferred one only (the stored recipient list shrinks), nobody gets it
+// twice.
+func TestMTAPartialDefer(t *testing.T) {
+	srv := peers.StartServer(t)
+	var refused atomic.Int32
+	srv.OnRcpt(func(to string) error {
+		if strings.HasPrefix(to, "later@") && refused.Add(1) == 1 {
+			return peers.Reply(451, "4.2.1 mailbox busy, try later")
+		}
+		return nil
+	})
+	port := peers.FreePort(t)
+	p := startScript(t, "mta.lua", port, false, mtaArgs(t, port, "", "--smarthost", srv.Addr)...)
+	swaks(t, port, "--from", "alice@example.test", "--to", "bob@example.test,later@example.test", "--header", "Subject: partial")
+	msgs := srv.WaitMessages(t, 2, 15*time.Second)
+	assert.Equal(t, []string{"bob@example.test"}, msgs[0].To)
+	assert.Equal(t, []string{"later@example.test"}, msgs[1].To)
+	p.waitOutput(t, 5*time.Second, "outcome=deferred-partial", "outcome=delivered")
+	time.Sleep(500 * time.Millisecond)
+	assert.Len(t, srv.Messages(), 2, "no duplicate for bob")
 }

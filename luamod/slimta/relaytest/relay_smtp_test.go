@@ -376,3 +376,31 @@ func relayIntoSink(t *testing.T, extra ...string) {
 	}
 	assert.Len(t, seen, 20)
 }
+
+// set_trust_raw_data sends the text of the contents' last serialisation;
+// contents never serialised are serialised as usual.
+func TestRelaySMTPTrustRawData(t *testing.T) {
+	srv := peers.StartServer(t)
+	out := runLua(t, `
+		local h = require "relayhelp"
+		h.run(function ()
+			local relayer = slimta.relay.smtp.new("relay.test")
+			relayer:set_trust_raw_data(true)
+			local m1 = h.message("a@x.test", {"one@y.test"}, "Subject: one\n\nbody one\n", "127.0.0.1", PORT, "SMTP")
+			m1.contents:add_header("X-Stamp", "stamped")
+			local text = tostring(m1.contents)
+			-- Prove the stored text is what goes out.
+			text = text:gsub("body one", "raw text")
+			m1.contents.raw_data = text
+			local m2 = h.message("a@x.test", {"two@y.test"}, "Subject: two\n\nbody two\n", "127.0.0.1", PORT, "SMTP")
+			RESULTS = h.plain(h.relay({SMTP = relayer}, {m1, m2}))
+			RESULTS.text = text
+		end)
+	`, map[string]any{"PORT": srv.Port})
+	m := out.(map[string]any)
+	msgs := srv.Messages()
+	require.Len(t, msgs, 2)
+	crlf := strings.ReplaceAll(strings.ReplaceAll(m["text"].(string), "\r\n", "\n"), "\n", "\r\n")
+	assert.Equal(t, crlf, string(msgs[0].Data))
+	assert.Equal(t, "Subject: two\r\n\r\nbody two\r\n", string(msgs[1].Data))
+}

@@ -85,6 +85,15 @@ function smtp:set_timeouts(t)
     end
 end
 
+-- With trust true, a message whose contents carry raw_data (the text of
+-- their last serialisation, e.g. by the queue's store) is sent as that text
+-- instead of being serialised again. Only for pipelines where nothing
+-- changes the headers between that serialisation and the relay, as in
+-- scripts/mta.lua; it saves a costly re-folding of the headers.
+function smtp:set_trust_raw_data(trust)
+    self.trust_raw_data = trust and true or false
+end
+
 -- Resolver configuration for destination host names (objects from
 -- ratchet.dns.resolv_conf.new / ratchet.dns.hosts.new); nil: the defaults.
 function smtp:set_resolver(resolv_conf, hosts)

@@ -484,7 +484,9 @@ function session:transaction(item)
         set_response(response, "550", "5.1.3 No recipients given.")
         return
     end
-    local data = tostring(message.contents or "")
+    local contents = message.contents or ""
+    local data = self.relayer.trust_raw_data and type(contents) == "table"
+        and rawget(contents, "raw_data") or tostring(contents)
 
     if conn.need_rset then
         self:step("command")
