@@ -3,6 +3,7 @@ package smtp
 import (
 	"bytes"
 	"errors"
+	"sync"
 	"unsafe"
 
 	"github.com/slimta-lua/slimta-lua/internal/pcallfix"
@@ -113,6 +114,8 @@ const (
 	// (RFC 4954 allows 12288 octets) and long multi-line replies.
 	LuaLineLimit = 64 << 10
 )
+
+var inPool = sync.Pool{New: func() any { b := make([]byte, initialInBuf); return &b }}
 
 // IO is the buffered line I/O behind a ratchet.smtp.smtp_io object.
 //
@@ -326,7 +329,7 @@ func (io *IO) fill(L *lua.LState, maxBuf int) (int, error) {
 		io.r, io.w = 0, 0
 	}
 	if io.in == nil {
-		io.in = make([]byte, initialInBuf)
+		io.in = (*inPool.Get().(*[]byte))[:initialInBuf]
 	}
 	if io.w == len(io.in) {
 		if io.r > 0 {
@@ -477,6 +480,13 @@ func (io *IO) Close(L *lua.LState) {
 	}
 	io.closed = true
 	io.out = nil
+	if cap(io.in) == initialInBuf && io.waiter == nil {
+		// Connection-per-message loads allocate one buffer per session
+		// otherwise; nothing refers to it once the connection is closed.
+		b := io.in[:0]
+		io.in, io.r, io.w = nil, 0, 0
+		inPool.Put(&b)
+	}
 	if io.encrypted(L) {
 		if enc := callMethod1(L, io.sockVal, "get_encryption"); enc != lua.LNil {
 			if fn := L.GetField(enc, "shutdown"); fn != lua.LNil {
