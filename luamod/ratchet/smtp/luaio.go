@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"strings"
 	"unsafe"
 
 	"github.com/slimta-lua/slimta-lua/kernel"
@@ -31,6 +32,7 @@ func OpenIO(L *lua.LState) *lua.LTable {
 		"server_handle":  serverHandle,
 		"server_close":   serverClose,
 		"extension_list": extensionList,
+		"new_server":     newServerObject,
 	})
 	mt := L.NewTable()
 	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
@@ -193,7 +195,13 @@ func ioSendReply(L *lua.LState) int {
 
 func ioSendCommand(L *lua.LState) int {
 	io := checkIO(L)
-	io.SendString(L.CheckString(2))
+	cmd := L.CheckString(2)
+	if strings.ContainsAny(cmd, "\r\n") {
+		// an address or argument carrying a line break would smuggle a
+		// second command
+		L.RaiseError("ratchet.smtp.io.send_command(): line break in command")
+	}
+	io.SendString(cmd)
 	io.SendString("\r\n")
 	return 0
 }
@@ -343,4 +351,50 @@ func SendData(L *lua.LState, io *IO, text string) {
 		}
 		io.sock.Send(L, buf)
 	}
+}
+
+// newServerObject(socket, handlers, tls_context, tls_immediately, class,
+// extensions_class) builds a ratchet.smtp.server instance; it is the body
+// of server.new, in Go because a connection-per-message load pays it for
+// every message.
+func newServerObject(L *lua.LState) int {
+	sock := L.Get(1)
+	if sock == lua.LNil {
+		L.ArgError(1, "socket expected")
+	}
+	handlers := L.Get(2)
+	if handlers == lua.LNil {
+		handlers = L.NewTable()
+	}
+	tlsCtx, tlsNow := L.Get(3), L.Get(4)
+	cls := L.CheckTable(5)
+	extCls := L.CheckTable(6)
+	var usingTLS lua.LValue = lua.LNil
+	starttls := false
+	if tlsCtx == lua.LTrue {
+		// Documented in the original: the socket is already encrypted.
+		tlsCtx, tlsNow, usingTLS = lua.LNil, lua.LNil, lua.LTrue
+	} else if lua.LVAsBool(tlsCtx) && !lua.LVAsBool(tlsNow) {
+		starttls = true
+	}
+	list := L.CreateTable(0, 6)
+	list.RawSetString("8BITMIME", lua.LTrue)
+	list.RawSetString("PIPELINING", lua.LTrue)
+	list.RawSetString("ENHANCEDSTATUSCODES", lua.LTrue)
+	if starttls {
+		list.RawSetString("STARTTLS", lua.LTrue)
+	}
+	ext := L.CreateTable(0, 1)
+	ext.RawSetString("extensions", list)
+	ext.Metatable = extCls
+	self := L.CreateTable(0, 10)
+	self.RawSetString("handlers", handlers)
+	self.RawSetString("io", NewIOObject(L, sock))
+	self.RawSetString("tls_context", tlsCtx)
+	self.RawSetString("tls_immediately", tlsNow)
+	self.RawSetString("extensions", ext)
+	self.RawSetString("using_tls", usingTLS)
+	self.Metatable = cls
+	L.Push(self)
+	return 1
 }

@@ -783,6 +783,10 @@ func (s *session) custom(verb, arg []byte) {
 			s.protoError(replySequence)
 			return
 		}
+		if len(arg) == 0 {
+			s.protoError(replyArgs)
+			return
+		}
 	}
 	s.syncState()
 	L := s.L
@@ -863,15 +867,18 @@ func serverHandle(L *lua.LState) int {
 			reraise = ev
 		}
 	}
-	L.Push(L.NewFunction(func(L *lua.LState) int {
-		closeServer(L, self, s.io)
-		return 0
-	}))
-	cerr := pcallfix.PCall(L, 0, 0)
+	if s.hook("CLOSE") == nil && s.io.raw != nil && !s.io.raw.Encrypted() {
+		s.io.Close(L) // nothing here can raise: no protected call needed
+	} else {
+		L.Push(L.NewFunction(func(L *lua.LState) int {
+			closeServer(L, self, s.io)
+			return 0
+		}))
+		_ = pcallfix.PCall(L, 0, 0)
+	}
 	if reraise != nil {
 		L.Error(reraise, 0)
 	}
-	_ = cerr
 	return 0
 }
 

@@ -30,6 +30,7 @@ var submodules = []submodule{
 // require "slimta" (the original only had them after the core was loaded).
 func Preload(L *lua.LState) {
 	luafs.Register(L, "slimta", openCore)
+	luafs.Register(L, MessageNativeModule, openMessageNative)
 	for _, m := range submodules {
 		field := m.name
 		luafs.Register(L, "slimta."+field, func(L *lua.LState) int {

@@ -100,6 +100,9 @@ func (p *XMLParser) Parse(data []byte, final bool, h XMLHandler) (msg string) {
 	if p.latin1 {
 		data = latin1ToUTF8(data)
 	}
+	if p.st == nil && final {
+		return p.parseAll(data, h)
+	}
 	if p.st == nil {
 		p.st = startXMLStream(data, final, p.latin1)
 	} else if !p.st.push(data, final) {
@@ -133,6 +136,32 @@ func (p *XMLParser) Parse(data []byte, final bool, h XMLHandler) (msg string) {
 				normal = true
 				return p.fail(m)
 			}
+		}
+	}
+}
+
+// parseAll parses a whole document given in one piece on the calling
+// goroutine: the same decoder and token handling as the streaming path,
+// without handing every token over a channel.
+func (p *XMLParser) parseAll(data []byte, h XMLHandler) (msg string) {
+	dec := newXMLDecoder(bytes.NewReader(data), p.latin1)
+	p.busy = true
+	normal := false
+	defer func() {
+		p.busy = false
+		if !normal {
+			p.fail(errAborted) // a handler raised
+		}
+	}()
+	for {
+		tok, err := dec.RawToken()
+		if err != nil {
+			normal = true
+			return p.finish(err)
+		}
+		if m := p.token(tok, h); m != "" {
+			normal = true
+			return p.fail(m)
 		}
 	}
 }
@@ -287,7 +316,12 @@ func startXMLStream(first []byte, final, latin1 bool) *xmlStream {
 		feed:   make(chan feedChunk),
 		quit:   make(chan struct{}),
 	}
-	r := &streamReader{s: s, buf: first, final: final}
+	go s.run(newXMLDecoder(&streamReader{s: s, buf: first, final: final}, latin1))
+	return s
+}
+
+// newXMLDecoder sets up encoding/xml the way both parse paths use it.
+func newXMLDecoder(r io.Reader, latin1 bool) *xml.Decoder {
 	dec := xml.NewDecoder(r)
 	dec.Strict = true
 	dec.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
@@ -302,8 +336,7 @@ func startXMLStream(first []byte, final, latin1 bool) *xmlStream {
 		}
 		return nil, errors.New("unsupported charset " + label)
 	}
-	go s.run(dec)
-	return s
+	return dec
 }
 
 func (s *xmlStream) run(dec *xml.Decoder) {

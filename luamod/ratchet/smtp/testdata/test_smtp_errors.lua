@@ -78,3 +78,9 @@ kernel:loop()
 assert(#reported == 1, #reported)
 assert(reported[1] == boom)
 assert(closes == 2, closes)
+
+-- the client refuses to put a line break into a command
+local smtp_io = require "ratchet.smtp.smtp_io"
+local fake_io = smtp_io.new({send = function () end, recv = function () return "" end})
+local ok, err = pcall(fake_io.send_command, fake_io, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>")
+assert(not ok and tostring(err):match("line break"), tostring(err))

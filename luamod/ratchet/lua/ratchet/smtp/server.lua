@@ -11,29 +11,14 @@ local smtp_extensions = require "ratchet.smtp.smtp_extensions"
 local server = {}
 server.__index = server
 
+-- new(socket, handlers [, tls_context [, tls_immediately]]): fields
+-- handlers, io, tls_context, tls_immediately, extensions (8BITMIME,
+-- PIPELINING, ENHANCEDSTATUSCODES, and STARTTLS when a context is given
+-- and TLS is not immediate) and, once known, ehlo_as, have_mailfrom,
+-- have_rcptto, using_tls. A tls_context of true means "already encrypted".
+local new_server = smtp_io.new_server
 function server.new(socket, handlers, tls_context, tls_immediately)
-    local using_tls, starttls
-    if tls_context == true then
-        -- Documented in the original: the socket is already encrypted.
-        tls_context, tls_immediately, using_tls = nil, nil, true
-    elseif tls_context and not tls_immediately then
-        starttls = true
-    end
-    -- (built with constructors: presized tables are cheaper per connection)
-    local extensions = setmetatable({extensions = {
-        ["8BITMIME"] = true,
-        PIPELINING = true,
-        ENHANCEDSTATUSCODES = true,
-        STARTTLS = starttls,
-    }}, smtp_extensions)
-    return setmetatable({
-        handlers = handlers or {},
-        io = smtp_io.new(socket),
-        tls_context = tls_context,
-        tls_immediately = tls_immediately,
-        extensions = extensions,
-        using_tls = using_tls,
-    }, server)
+    return new_server(socket, handlers, tls_context, tls_immediately, server, smtp_extensions)
 end
 
 -- Runs the whole session; returns when the client quits or disconnects.

@@ -64,7 +64,15 @@ local function end_cb(state)
 end
 
 -- parse_xml(data) -> root; raises the parser's message on malformed input.
+-- The tree is built in Go when slimta.message.native is there (same
+-- parser, same tree); the callbacks above are the reference.
+local has_native, native = pcall(require, "slimta.message.native")
+local native_parse = has_native and type(native) == "table" and native.parse_xml
+
 function reader:parse_xml(data)
+    if native_parse then
+        return native_parse(data)
+    end
     local root = {}
     local state = {depth = 1, nodes = {root}, texts = {false}}
     local parser = xml.new(state, start_cb, end_cb, data_cb)

@@ -60,8 +60,16 @@ end
 
 -- build([containers]) -> xml_string, attachments. Byte layout: each
 -- container and line on its own CRLF-terminated line, indented by depth.
+local native_build
+
 function writer:build(containers)
     containers = containers or {}
+    if native_build then
+        local xml = native_build(self.lines, containers)
+        if xml then
+            return xml, self.attachments
+        end
+    end
     local out, n = {}, 0
     for i, name in ipairs(containers) do
         out[n + 1], out[n + 2], out[n + 3] = indent(i - 1), "<" .. name .. ">", "\r\n"
@@ -95,6 +103,15 @@ function writer.escape_attr(s)
         s = s:gsub("[\r\n\t]", {["\r"] = "&#13;", ["\n"] = "&#10;", ["\t"] = "&#9;"})
     end
     return s
+end
+
+-- The same functions in Go, when available (build falls back to the Lua
+-- code for anything but strings and arrays).
+local has_native, native = pcall(require, "slimta.message.native")
+if has_native and type(native) == "table" then
+    writer.escape_text = native.escape_text
+    writer.escape_attr = native.escape_attr
+    native_build = native.build_xml
 end
 
 xml.writer = writer

@@ -46,6 +46,30 @@ type Handle struct {
 	Shutdown func() error
 	// Value is engine-specific data for Extra methods.
 	Value any
+	// Inline: reads and lock calls of this backend never wait for I/O
+	// (memory-mapped reads, in-memory locks), so they run without releasing
+	// the baton: a kernel.Block hand-off costs more than the call itself.
+	Inline bool
+	// AsyncDelete: delete_message queues the removal instead of waiting
+	// until it is durable (backends implementing AsyncDeleter only).
+	AsyncDelete bool
+}
+
+// AsyncDeleter is a backend whose deletes can be queued: DeleteAsync
+// returns at once (without blocking on I/O) and hides the id from every
+// later read; a crash before the write is durable brings the message back,
+// so it is delivered again (at-least-once).
+type AsyncDeleter interface {
+	DeleteAsync(id string) (bool, error)
+}
+
+// run calls fn directly for an Inline handle, else through Do.
+func run(L *lua.LState, h *Handle, fn func(ctx context.Context)) {
+	if h.Inline {
+		fn(context.Background())
+		return
+	}
+	Do(L, fn)
 }
 
 // Binding builds the Lua class of one engine kind.
@@ -247,11 +271,12 @@ func (b *Binding) setMessageMetaKey(L *lua.LState) int {
 
 func (b *Binding) getMessageMeta(L *lua.LState) int {
 	const fn = "get_message_meta"
-	be := b.backend(L, fn)
+	h := b.Handle(L, fn)
+	be := h.Backend
 	id := checkID(L, 2, fn)
 	var m Meta
 	var err error
-	Do(L, func(ctx context.Context) { m, err = be.GetMeta(ctx, id) })
+	run(L, h, func(ctx context.Context) { m, err = be.GetMeta(ctx, id) })
 	if err != nil {
 		return Fail(L, err.Error())
 	}
@@ -261,12 +286,13 @@ func (b *Binding) getMessageMeta(L *lua.LState) int {
 
 func (b *Binding) getMessageMetaKey(L *lua.LState) int {
 	const fn = "get_message_meta_key"
-	be := b.backend(L, fn)
+	h := b.Handle(L, fn)
+	be := h.Backend
 	id := checkID(L, 2, fn)
 	key := luaarg.CheckString(L, 3, fn)
 	var v Value
 	var err error
-	Do(L, func(ctx context.Context) { v, err = be.GetMetaKey(ctx, id, key) })
+	run(L, h, func(ctx context.Context) { v, err = be.GetMetaKey(ctx, id, key) })
 	if err != nil {
 		return Fail(L, err.Error())
 	}
@@ -289,11 +315,12 @@ func (b *Binding) setMessageContents(L *lua.LState) int {
 
 func (b *Binding) getMessageContents(L *lua.LState) int {
 	const fn = "get_message_contents"
-	be := b.backend(L, fn)
+	h := b.Handle(L, fn)
+	be := h.Backend
 	id := checkID(L, 2, fn)
 	var raw string
 	var err error
-	Do(L, func(ctx context.Context) { raw, err = be.GetContents(ctx, id) })
+	run(L, h, func(ctx context.Context) { raw, err = be.GetContents(ctx, id) })
 	if err != nil {
 		return Fail(L, err.Error())
 	}
@@ -320,12 +347,13 @@ func (b *Binding) setMessageRetry(L *lua.LState) int {
 // get_message_retry(id) -> scheduled time or nil (extension).
 func (b *Binding) getMessageRetry(L *lua.LState) int {
 	const fn = "get_message_retry"
-	be := b.backend(L, fn)
+	h := b.Handle(L, fn)
+	be := h.Backend
 	id := checkID(L, 2, fn)
 	var when float64
 	var ok bool
 	var err error
-	Do(L, func(ctx context.Context) { when, ok, err = be.RetryTime(ctx, id) })
+	run(L, h, func(ctx context.Context) { when, ok, err = be.RetryTime(ctx, id) })
 	if err != nil {
 		return Fail(L, err.Error())
 	}
@@ -338,10 +366,11 @@ func (b *Binding) getMessageRetry(L *lua.LState) int {
 }
 
 func (b *Binding) list(L *lua.LState, fn string, get func(ctx context.Context, be Backend) ([]string, error)) int {
-	be := b.backend(L, fn)
+	h := b.Handle(L, fn)
+	be := h.Backend
 	var ids []string
 	var err error
-	Do(L, func(ctx context.Context) { ids, err = get(ctx, be) })
+	run(L, h, func(ctx context.Context) { ids, err = get(ctx, be) })
 	if err != nil {
 		return Fail(L, err.Error())
 	}
@@ -373,13 +402,14 @@ func (b *Binding) getActiveMessages(L *lua.LState) int {
 // not relayed now and stays scheduled.
 func (b *Binding) lockMessage(L *lua.LState) int {
 	const fn = "lock_message"
-	be := b.backend(L, fn)
+	h := b.Handle(L, fn)
+	be := h.Backend
 	id := checkID(L, 2, fn)
 	d := checkDuration(L, 3, fn)
 	var ok bool
 	var reason string
 	var err error
-	Do(L, func(ctx context.Context) { ok, reason, err = be.Lock(ctx, id, d) })
+	run(L, h, func(ctx context.Context) { ok, reason, err = be.Lock(ctx, id, d) })
 	if err != nil {
 		reason = err.Error()
 	}
@@ -395,12 +425,13 @@ func (b *Binding) lockMessage(L *lua.LState) int {
 // and pushes the retry time along (extension).
 func (b *Binding) refreshLock(L *lua.LState) int {
 	const fn = "refresh_lock"
-	be := b.backend(L, fn)
+	h := b.Handle(L, fn)
+	be := h.Backend
 	id := checkID(L, 2, fn)
 	d := checkDuration(L, 3, fn)
 	var ok bool
 	var err error
-	Do(L, func(ctx context.Context) { ok, err = be.RefreshLock(ctx, id, d) })
+	run(L, h, func(ctx context.Context) { ok, err = be.RefreshLock(ctx, id, d) })
 	if err != nil {
 		return Fail(L, err.Error())
 	}
@@ -410,10 +441,11 @@ func (b *Binding) refreshLock(L *lua.LState) int {
 
 func (b *Binding) unlockMessage(L *lua.LState) int {
 	const fn = "unlock_message"
-	be := b.backend(L, fn)
+	h := b.Handle(L, fn)
+	be := h.Backend
 	id := checkID(L, 2, fn)
 	var err error
-	Do(L, func(ctx context.Context) { err = be.Unlock(ctx, id) })
+	run(L, h, func(ctx context.Context) { err = be.Unlock(ctx, id) })
 	if err != nil {
 		b.raise(L, fn, err)
 	}
@@ -423,11 +455,15 @@ func (b *Binding) unlockMessage(L *lua.LState) int {
 // delete_message(id) -> true if the id was stored.
 func (b *Binding) deleteMessage(L *lua.LState) int {
 	const fn = "delete_message"
-	be := b.backend(L, fn)
+	h := b.Handle(L, fn)
 	id := checkID(L, 2, fn)
 	var existed bool
 	var err error
-	Do(L, func(ctx context.Context) { existed, err = be.Delete(ctx, id) })
+	if ad, ok := h.Backend.(AsyncDeleter); ok && h.AsyncDelete {
+		existed, err = ad.DeleteAsync(id)
+	} else {
+		Do(L, func(ctx context.Context) { existed, err = h.Backend.Delete(ctx, id) })
+	}
 	if err != nil {
 		b.raise(L, fn, err)
 	}

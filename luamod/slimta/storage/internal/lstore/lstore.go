@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/slimta-lua/slimta-lua/kernel"
 	"github.com/slimta-lua/slimta-lua/luamod/compat"
@@ -18,19 +19,29 @@ import (
 // killed or the runtime stops; fn must not touch Lua state.
 func Do(L *lua.LState, fn func(ctx context.Context)) {
 	kernel.Block(L, func(cancel <-chan struct{}) {
-		ctx, stop := context.WithCancel(context.Background())
-		defer stop()
-		if cancel != nil {
-			go func() {
-				select {
-				case <-cancel:
-					stop()
-				case <-ctx.Done():
-				}
-			}()
+		if cancel == nil {
+			fn(context.Background())
+			return
 		}
-		fn(ctx)
+		fn(cancelContext{cancel})
 	}, nil)
+}
+
+// cancelContext is a context.Context done when kernel.Block's cancel
+// channel closes. It replaces context.WithCancel plus a watcher goroutine,
+// which cost an allocation-heavy goroutine per storage call.
+type cancelContext struct{ done <-chan struct{} }
+
+func (c cancelContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c cancelContext) Done() <-chan struct{}       { return c.done }
+func (c cancelContext) Value(any) any               { return nil }
+func (c cancelContext) Err() error {
+	select {
+	case <-c.done:
+		return context.Canceled
+	default:
+		return nil
+	}
 }
 
 // Namespace loads the slimta core (require "slimta") and returns it with
