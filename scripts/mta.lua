@@ -216,6 +216,10 @@ elseif opts.redis then
 else
     require "slimta.storage.disk"
     storage = slimta.storage.disk.new(opts.spool)
+    -- A delivered message is deleted without waiting for the fsync: a
+    -- crash in between only repeats that delivery (at-least-once, as for a
+    -- crash during the delivery itself). Stores still wait: 250 means on disk.
+    storage:set_async_delete(true)
 end
 
 ---------------------------------------------------------------------------
@@ -409,20 +413,24 @@ local function shutdown(signame, listener)
         ratchet.thread.timer(0.05)
     end
     pcall(relayer.close_idle, relayer, 0)
+    if storage.sync then
+        -- Queued deletes (set_async_delete) reach the disk before exiting.
+        pcall(storage.sync, storage)
+    end
     log("stopped", {})
     os.exit(0)
 end
 
 local function main()
-    local qin_srv, qin_cli = slimta.bus.new_local()
-    -- Pre-queue: the edge's bus stamps and logs in the edge's own thread
-    -- and hands the messages to the queue (no proxy thread).
+    local queue_bus -- set below, once the queue exists
+    -- Pre-queue: the edge's bus stamps, stores and logs in the edge's own
+    -- thread (no proxy thread, no queue accept loop: queue:direct_bus()).
     local edge_cli = {}
     function edge_cli:send_request(messages)
         local transaction = {}
         function transaction:recv_response()
             if not self.responses then
-                self.responses = prequeue(qin_cli, messages)
+                self.responses = prequeue(queue_bus, messages)
             end
             return self.responses
         end
@@ -450,11 +458,11 @@ local function main()
     -- thread (direct buses instead of proxy and relay threads).
     local relay = slimta.relay.new(nil, "SMTP")
     relay:add_relayer("SMTP", relayer)
-    local queue = slimta.queue.new(qin_srv, dispatcher:bus(relay:direct_bus()), storage)
+    local queue = slimta.queue.new(nil, dispatcher:bus(relay:direct_bus()), storage)
     queue:set_retry_algorithm(retry_algorithm)
     queue:set_lock_duration(opts.lock_duration)
+    queue_bus = queue:direct_bus()
 
-    threads.queue = ratchet.thread.attach(serve, queue, "queue")
     threads.edge = ratchet.thread.attach(serve, edge, "edge")
     threads.retry = ratchet.thread.attach(retry_loop, queue)
     for _, sig in ipairs({"SIGINT", "SIGTERM"}) do

@@ -116,7 +116,7 @@ kernel = ratchet.new(function ()
     local pad = ""
     while not pad:match("RSET\r\n") do pad = pad .. conn:recv() end
     conn:send("250 reset\r\n")
-    conn:recv()
+    conn:close()
     l:close()
 end)
 kernel:loop()

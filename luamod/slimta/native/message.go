@@ -29,6 +29,7 @@ func openMessageNative(L *lua.LState) int {
 		"escape_attr":     escapeAttr,
 		"fold":            foldHeader,
 		"build_xml":       buildXMLFunc,
+		"trim":            trimFunc,
 	}))
 	return 1
 }
@@ -792,7 +793,9 @@ func (t *xmlTree) Text(data []byte) {
 // parseXMLTree is parse_xml(data) -> root; raises the parser's message.
 func parseXMLTree(L *lua.LState) int {
 	data := checkStringStrict(L, 1)
-	p, _ := NewXMLParser("")
+	// a one-piece parse runs on this goroutine: no decoder goroutine to
+	// clean up, so no finalizer either
+	p := &XMLParser{}
 	root := L.NewTable()
 	t := &xmlTree{L: L, nodes: []*lua.LTable{root}, kids: []int{0}, texts: [][]byte{nil}}
 	msg := p.Parse([]byte(data), true, t)
@@ -881,5 +884,15 @@ func buildXMLFunc(L *lua.LState) int {
 		}
 	}
 	L.Push(lua.LNil)
+	return 1
+}
+
+// trimFunc is trim(s) = s:match("^%s*(.-)%s*$") for strings (the to_xml
+// decoders trim every value); other values raise like string.match.
+func trimFunc(L *lua.LState) int {
+	s := L.CheckString(1)
+	L.Push(lua.LString(strings.TrimFunc(s, func(r rune) bool {
+		return r < 0x80 && isLuaSpace(byte(r))
+	})))
 	return 1
 }

@@ -183,6 +183,7 @@ function job.store(self)
         self.transaction:send_response(responses)
         self.transaction = nil
     end
+    return responses
 end
 
 -- normalize turns whatever the relay answered into a response with a
@@ -390,6 +391,37 @@ function queue:accept()
         return setmetatable({queue = self, messages = {}}, job)
     end
     return setmetatable({queue = self, transaction = transaction, messages = messages}, job)
+end
+
+-- direct_bus() -> a client-side bus for the edge side (an addition of
+-- this port, used by scripts/mta.lua): recv_response() stores the request's
+-- messages in the calling thread and returns their responses, and the
+-- relaying of the stored ones runs in a new thread, as in an accept() job.
+-- Compared with a local bus and an accept loop it saves two thread
+-- hand-offs per request.
+function queue:direct_bus()
+    local q = self
+    local bus = {}
+    function bus:send_request(messages)
+        local transaction = {}
+        function transaction:recv_response()
+            if not self.responses then
+                local j = setmetatable({queue = q, messages = messages or {}}, job)
+                self.responses = j:store()
+                j.messages = nil
+                if q.relay_bus and j.stored[1] then
+                    if ratchet.thread.self() then
+                        ratchet.thread.attach(j)
+                    else
+                        j:relay()
+                    end
+                end
+            end
+            return self.responses
+        end
+        return transaction
+    end
+    return bus
 end
 
 -- retry returns a job relaying every message due now, or nil. The due

@@ -21,6 +21,8 @@ func init() {
 		"stats":    stats,
 		"get_path": getPath,
 		"sync":     syncStore,
+
+		"set_async_delete": setAsyncDelete,
 	}
 }
 
@@ -48,7 +50,9 @@ func newEngine(L *lua.LState) int {
 	if err != nil {
 		L.RaiseError("%s", err.Error())
 	}
-	binding.Push(L, &lstore.Handle{Backend: s, Shutdown: s.Release, Value: s})
+	// Reads come from bbolt's memory map and locks live in memory: Inline
+	// runs them without a kernel.Block hand-off.
+	binding.Push(L, &lstore.Handle{Backend: s, Shutdown: s.Release, Value: s, Inline: true})
 	return 1
 }
 
@@ -76,5 +80,18 @@ func syncStore(L *lua.LState) int {
 	if err != nil {
 		L.RaiseError("sync: %s", err.Error())
 	}
+	return 0
+}
+
+// engine:set_async_delete(on): with on true, delete_message queues the
+// removal and returns at once instead of waiting for its fsync; later
+// reads already miss the id. A crash before the write lands brings the
+// message back, to be delivered again (at-least-once; acceptable for a
+// message that was just delivered, not for one that was just accepted,
+// which is why stores always wait). sync() and shutdown() wait for queued
+// deletes.
+func setAsyncDelete(L *lua.LState) int {
+	h := binding.Handle(L, "set_async_delete")
+	h.AsyncDelete = L.ToBool(2)
 	return 0
 }

@@ -95,6 +95,9 @@ type Store struct {
 
 	lmu   sync.Mutex
 	locks map[string]time.Time // id -> lock expiry
+	// Ids whose DeleteAsync is queued but not yet committed: reads treat
+	// them as gone. Guarded by lmu.
+	deleting map[string]struct{}
 
 	commits  atomic.Uint64 // committed (fsync'd) transactions
 	writeOps atomic.Uint64 // operations in them
@@ -103,7 +106,8 @@ type Store struct {
 type writeOp struct {
 	apply func(tx *bolt.Tx) error
 	err   error
-	done  chan struct{} // nil: nobody waits (fire and forget)
+	done  chan struct{}   // nil: nobody waits (fire and forget)
+	after func(err error) // optional, run by the writer once the op is over
 }
 
 var registry = struct {
@@ -190,6 +194,8 @@ func open(dir string) (*Store, error) {
 		writes: make(chan *writeOp, maxBatch),
 		done:   make(chan struct{}),
 		locks:  map[string]time.Time{},
+
+		deleting: map[string]struct{}{},
 	}
 	go s.writer()
 	return s, nil
@@ -272,6 +278,9 @@ func (s *Store) commit(batch []*writeOp) {
 
 func finish(op *writeOp, err error) {
 	op.err = err
+	if op.after != nil {
+		op.after(err)
+	}
 	if op.done != nil {
 		close(op.done)
 	}
@@ -516,6 +525,9 @@ func (s *Store) SetMetaKey(ctx context.Context, id, key string, v lstore.Value) 
 
 // GetMeta returns id's meta, ErrNotFound if it has none.
 func (s *Store) GetMeta(_ context.Context, id string) (lstore.Meta, error) {
+	if s.beingDeleted(id) {
+		return nil, ErrNotFound
+	}
 	var m lstore.Meta
 	err := s.view(func(tx *bolt.Tx) error {
 		rec := bkt(tx, bucketMeta).Get([]byte(id))
@@ -551,6 +563,9 @@ func (s *Store) SetContents(ctx context.Context, id string, raw string) error {
 
 // GetContents returns id's raw contents, ErrNotFound if none.
 func (s *Store) GetContents(_ context.Context, id string) (string, error) {
+	if s.beingDeleted(id) {
+		return "", ErrNotFound
+	}
 	var raw string
 	err := s.view(func(tx *bolt.Tx) error {
 		v := bkt(tx, bucketContents).Get([]byte(id))
@@ -582,6 +597,9 @@ func (s *Store) SetRetry(ctx context.Context, id string, when float64) (bool, er
 
 // RetryTime returns id's scheduled retry time (ok false if unscheduled).
 func (s *Store) RetryTime(_ context.Context, id string) (when float64, ok bool, err error) {
+	if s.beingDeleted(id) {
+		return 0, false, nil
+	}
 	err = s.view(func(tx *bolt.Tx) error {
 		k := bkt(tx, bucketIDs).Get([]byte(id))
 		if len(k) >= 8 {
@@ -609,7 +627,7 @@ func (s *Store) Deferred(_ context.Context, when *float64) ([]string, error) {
 		}
 		return nil
 	})
-	return out, err
+	return s.withoutDeleting(out), err
 }
 
 // All lists every registered id.
@@ -621,7 +639,7 @@ func (s *Store) All(context.Context) ([]string, error) {
 			return nil
 		})
 	})
-	return out, err
+	return s.withoutDeleting(out), err
 }
 
 // Delete removes id with its meta, contents, schedule entry and lock.
@@ -638,7 +656,70 @@ func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
 	return existed, err
 }
 
+// DeleteAsync queues the removal of id and returns without waiting for
+// the disk; from now on reads do not see id. The id keeps its delivery
+// lock until the removal is committed, so no retry pass can pick it up in
+// between. If the write fails (or the process dies first), the message
+// reappears and is delivered again: at-least-once, as after a crash during
+// a delivery.
+func (s *Store) DeleteAsync(id string) (bool, error) {
+	existed, err := s.exists(id)
+	if err != nil {
+		return false, err
+	}
+	s.lmu.Lock()
+	s.deleting[id] = struct{}{}
+	s.lmu.Unlock()
+	err = s.enqueue(&writeOp{
+		apply: func(tx *bolt.Tx) error {
+			_, err := deleteID(tx, id)
+			return err
+		},
+		after: func(err error) {
+			s.lmu.Lock()
+			delete(s.deleting, id)
+			if err == nil {
+				delete(s.locks, id)
+			}
+			s.lmu.Unlock()
+		},
+	})
+	if err != nil {
+		s.lmu.Lock()
+		delete(s.deleting, id)
+		s.lmu.Unlock()
+		return false, err
+	}
+	return existed, nil
+}
+
+func (s *Store) beingDeleted(id string) bool {
+	s.lmu.Lock()
+	_, ok := s.deleting[id]
+	s.lmu.Unlock()
+	return ok
+}
+
+// withoutDeleting drops ids with a queued DeleteAsync from a listing.
+func (s *Store) withoutDeleting(ids []string) []string {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	if len(s.deleting) == 0 {
+		return ids
+	}
+	out := ids[:0]
+	for _, id := range ids {
+		if _, ok := s.deleting[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 func (s *Store) exists(id string) (bool, error) {
+	if s.beingDeleted(id) {
+		return false, nil
+	}
 	found := false
 	err := s.view(func(tx *bolt.Tx) error {
 		found = bkt(tx, bucketIDs).Get([]byte(id)) != nil

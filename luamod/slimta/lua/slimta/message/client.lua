@@ -53,6 +53,10 @@ end
 local function trim(s)
     return s:match("^%s*(.-)%s*$")
 end
+local has_native, native = pcall(require, "slimta.message.native")
+if has_native and type(native) == "table" then
+    trim = native.trim
+end
 
 -- from_xml(node): values are trimmed (the original kept only the first
 -- word, spec 6.32); auth is taken verbatim.

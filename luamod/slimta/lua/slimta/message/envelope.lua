@@ -62,6 +62,10 @@ end
 local function trim(s)
     return s:match("^%s*(.-)%s*$")
 end
+local has_native, native = pcall(require, "slimta.message.native")
+if has_native and type(native) == "table" then
+    trim = native.trim
+end
 
 function envelope.from_xml(node)
     local new = envelope.new()

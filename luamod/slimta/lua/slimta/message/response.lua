@@ -67,6 +67,10 @@ end
 local function trim(s)
     return s:match("^%s*(.-)%s*$")
 end
+local has_native, native = pcall(require, "slimta.message.native")
+if has_native and type(native) == "table" then
+    trim = native.trim
+end
 
 -- from_xml(node): the code stays a string (the original converted it to a
 -- number, which broke code comparisons, spec 6.27).
