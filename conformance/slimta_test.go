@@ -67,6 +67,10 @@ func slimtaRunDir(t *testing.T, dir string, setup func(t *testing.T, name string
 	}
 }
 
+// slimtaPureLua makes a script run without the Go helpers of
+// slimta.message.native, on the Lua implementations they stand in for.
+const slimtaPureLua = `LUA_INIT=package.preload["slimta.message.native"] = nil`
+
 // TestSlimtaOriginalSuite runs the 28 scripts of the original suite
 // (spec 4.2). test_spamassassin gets a private spamd when one is installed
 // and skips (exit 77) otherwise, as in the original.
@@ -95,6 +99,20 @@ func TestSlimtaRedisSuite(t *testing.T) {
 // rely on: module loading (spec 0.1), wire texts and formats (spec 3).
 func TestSlimtaCompat(t *testing.T) {
 	slimtaRunDir(t, "testdata/slimta/compat", nil)
+}
+
+// TestSlimtaPureLua runs the original suite and the compat scripts once
+// more on the pure Lua message code (no slimta.message.native): both
+// implementations must conform.
+func TestSlimtaPureLua(t *testing.T) {
+	pure := func(t *testing.T, name string) []string {
+		if name == "test_spamassassin.lua" {
+			t.Skip("covered by TestSlimtaOriginalSuite")
+		}
+		return []string{slimtaPureLua}
+	}
+	t.Run("tests", func(t *testing.T) { slimtaRunDir(t, "testdata/slimta/tests", pure) })
+	t.Run("compat", func(t *testing.T) { slimtaRunDir(t, "testdata/slimta/compat", pure) })
 }
 
 // TestSlimtaHarness guards the harness itself: a failing assert must

@@ -13,6 +13,8 @@
 //	SLIMTA_MEMPROFILE       allocation profile file, written when the CPU
 //	                        window ends (or after the delay + seconds)
 //	SLIMTA_LUAPROF          Lua function profile (text report, see luaprof.go)
+//	SLIMTA_TRACE            execution trace file (go tool trace), for
+//	                        SLIMTA_TRACE_SECONDS (default 1) after the delay
 //	SLIMTA_PROFILE_DELAY    seconds to wait before profiling (default 0)
 //	SLIMTA_PROFILE_SECONDS  length of the profiling window (default 10)
 //
@@ -28,6 +30,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"time"
 
@@ -42,6 +45,21 @@ func envSeconds(name string, def float64) time.Duration {
 }
 
 func profile() {
+	if path := os.Getenv("SLIMTA_TRACE"); path != "" {
+		go func() {
+			time.Sleep(envSeconds("SLIMTA_PROFILE_DELAY", 0))
+			f, err := os.Create(path)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "profrun:", err)
+				return
+			}
+			if err := trace.Start(f); err == nil {
+				time.Sleep(envSeconds("SLIMTA_TRACE_SECONDS", 1))
+				trace.Stop()
+			}
+			_ = f.Close()
+		}()
+	}
 	cpu, mem := os.Getenv("SLIMTA_CPUPROFILE"), os.Getenv("SLIMTA_MEMPROFILE")
 	if cpu == "" && mem == "" {
 		return

@@ -61,7 +61,13 @@ assert(type(package.path) == "string" and package.path:match("%./%?%.lua"))
 -- Blocking anywhere inside a thread.
 ticks = 0
 results = {}
-local function nap() ratchet.thread.timer(0.002) end
+-- nap() parks the caller until the ticker thread has run: a block that
+-- needs another thread to make progress, with no timing involved.
+sleepers = {}
+local function nap()
+    table.insert(sleepers, ratchet.thread.self())
+    ratchet.thread.pause()
+end
 local function check(name, f)
     local before = ticks
     local ok, err = pcall(f)
@@ -74,7 +80,12 @@ kernel = ratchet.new(function ()
     local ticker = ratchet.thread.attach(function ()
         while true do
             ticks = ticks + 1
-            ratchet.thread.timer(0.001)
+            local waiting = sleepers
+            sleepers = {}
+            for _, t in ipairs(waiting) do
+                ratchet.thread.unpause(t)
+            end
+            ratchet.thread.timer(0)
         end
     end)
 

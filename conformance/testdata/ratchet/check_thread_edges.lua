@@ -125,13 +125,14 @@ assert(results.c == "from main")
 
 -- unpause of a thread that is not paused is a plain error.
 kernel = ratchet.new(function ()
-    local sleeper = ratchet.thread.attach(function () ratchet.thread.timer(0.05) end)
+    local sleeper = ratchet.thread.attach(function () ratchet.thread.timer(10) end)
     local finished = ratchet.thread.attach(function () end)
     ratchet.thread.timer(0.01)
     expect_error("Thread is not yielding, cannot unpause%.", ratchet.thread.unpause, sleeper)
     expect_error("Thread is not yielding, cannot unpause%.", ratchet.thread.unpause, finished)
     expect_error("Thread is not yielding, cannot unpause%.", ratchet.thread.unpause, ratchet.thread.self())
     expect_error("bad argument", ratchet.thread.unpause, "nope")
+    ratchet.thread.kill(sleeper)
 end)
 kernel:loop()
 

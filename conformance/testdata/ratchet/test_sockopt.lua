@@ -1,6 +1,9 @@
 require "ratchet"
 
 PORT = tonumber(os.getenv("RATCHET_TEST_PORT")) or 10025
+-- Linux doubles SO_SNDBUF; newer kernels clamp higher (spec 3.3), so the
+-- harness may say what this kernel gives.
+SNDBUF = tonumber(os.getenv("RATCHET_TEST_SNDBUF")) or 2048
 
 counter = 0
 
@@ -24,7 +27,7 @@ function ctx2()
     local socket = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
     assert(socket:getsockopt("SO_ACCEPTCONN") == false)
     socket:setsockopt("SO_SNDBUF", 1024)
-    assert(socket:getsockopt("SO_SNDBUF") == 2048)
+    assert(socket:getsockopt("SO_SNDBUF") == SNDBUF)
     counter = counter + 1
 end
 

@@ -352,14 +352,11 @@ func procWait(L *lua.LState) int {
 	const fname = "ratchet.exec.wait()"
 	p := checkProc(L, "wait")
 	timeout := time.Duration(-1)
-	switch v := L.Get(2).(type) {
-	case *lua.LNilType:
-	case lua.LNumber:
-		if v >= 0 {
-			timeout = time.Duration(float64(v) * float64(time.Second))
+	if L.Get(2) != lua.LNil {
+		// Numeric strings count as numbers, as in the Lua 5.2 C API.
+		if v := luaarg.CheckNumber(L, 2, "wait"); v >= 0 {
+			timeout = time.Duration(v * float64(time.Second))
 		}
-	default:
-		luaarg.ArgError(L, 2, "wait", "number or nil expected, got "+luaarg.TypeName(L, 2))
 	}
 	if !p.started {
 		kernel.Raise(L, kernel.Error{Description: "Must call start().", Code: "EBADF", Function: fname})

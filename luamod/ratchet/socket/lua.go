@@ -309,12 +309,14 @@ func pushRest(L *lua.LState, from, n int) int {
 	return n - from + 1
 }
 
+// checkInteger reads an integer argument the Lua 5.2 way: fractions are
+// truncated (spec 5.10), only NaN and infinities are refused.
 func checkInteger(L *lua.LState, n int, fname string) int64 {
 	f := checkNumber(L, n, fname)
-	if f != math.Trunc(f) || math.IsInf(f, 0) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
 		luaarg.ArgError(L, n, fname, "number has no integer representation")
 	}
-	return int64(f)
+	return int64(math.Trunc(f))
 }
 
 func hton(L *lua.LState) int {

@@ -25,10 +25,24 @@ const benchMessage = "Received: from client.example.net (unknown [192.0.2.10]) b
 	"and the new office is on schedule. Anything?\r\n\r\n" +
 	"Thanks,\r\nAlice\r\n"
 
-// benchLua loads the slimta modules and a Lua function named fn, then
-// calls fn(b.N) once under the timer.
+// benchLua runs fn(b.N) once under the timer, as two sub-benchmarks:
+// "lua" with the pure Lua implementations (slimta.message.native
+// unavailable, as before the native helpers existed) and "native".
 func benchLua(b *testing.B, setup, fn string) {
+	for _, native := range []bool{false, true} {
+		name := "lua"
+		if native {
+			name = "native"
+		}
+		b.Run(name, func(b *testing.B) { benchLuaOnce(b, native, setup, fn) })
+	}
+}
+
+func benchLuaOnce(b *testing.B, native bool, setup, fn string) {
 	L := newState(b, true)
+	if !native {
+		require.NoError(b, L.DoString(`package.preload["slimta.message.native"] = nil`))
+	}
 	L.SetGlobal("DATA", lua.LString(benchMessage))
 	require.NoError(b, L.DoString(`
 		require "slimta.message"

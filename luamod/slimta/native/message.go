@@ -496,12 +496,17 @@ func luaString(v lua.LValue) (string, bool) {
 // the Lua version must do it.
 func serializeContents(self *lua.LTable) (string, bool) {
 	var b strings.Builder
+	if orig, ok := self.RawGetString("orig_data").(lua.LString); ok {
+		b.Grow(len(orig) + 128)
+	}
+	n := 0 // pieces written before the body; a prefix counts (as in Lua)
 	if v := self.RawGetString("_prefix"); v != lua.LNil && v != lua.LFalse {
 		s, ok := luaString(v)
 		if !ok {
 			return "", false
 		}
 		b.WriteString(s)
+		n = 1
 	}
 	headers, ok := self.RawGetString("headers").(*lua.LTable)
 	if !ok {
@@ -521,7 +526,6 @@ func serializeContents(self *lua.LTable) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	n := 0
 	var counts map[string]int
 	for i := 1; ; i++ {
 		nv := stack.RawGetInt(i)

@@ -135,3 +135,18 @@ kernel:loop()
 assert(done)
 
 -- vim:et:fdm=marker:sts=4:sw=4:ts=4
+
+-- edge:POST called directly with a plain header table (any letter case)
+require "slimta.edge.http"
+local direct = slimta.edge.http.new(nil, {send_request = function (self, msgs)
+    direct_msgs = msgs
+    return {recv_response = function ()
+        return {slimta.message.response.new("250", "Message queued as x", "x")}
+    end}
+end})
+local r = direct:POST("/email", {["Content-Type"] = {"message/rfc822"}, ["X-Sender"] = {"a@example.net"},
+    ["X-Recipient"] = {"b@example.org", "c@example.org"}, ["X-Ehlo"] = {"direct"}}, "Subject: x\r\n\r\nbody", "127.0.0.1")
+assert("200" == r.code, tostring(r.code))
+assert(2 == #direct_msgs[1].envelope.recipients)
+assert("direct" == direct_msgs[1].client.ehlo)
+assert("127.0.0.1" == direct_msgs[1].client.ip)

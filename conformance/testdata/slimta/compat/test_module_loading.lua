@@ -78,3 +78,11 @@ assert(table.pack(1, nil, 3).n == 3)
 assert(("\0a\0b"):match("%z?\0([^\0]*)") == "a")
 assert(tostring(12345) == "12345" and tostring(2500) == "2500")
 assert(("%s"):format(setmetatable({}, {__tostring = function () return "x" end})) == "x")
+
+-- the Go helpers are an internal module; with LUA_INIT disabling them the
+-- pure Lua code runs instead
+if os.getenv("LUA_INIT") then
+    assert(package.loaded["slimta.message.native"] == nil)
+else
+    assert(package.loaded["slimta.message.native"])
+end

@@ -53,6 +53,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -228,20 +229,75 @@ func (s *Store) writer() {
 	batch := make([]*writeOp, 0, maxBatch)
 	for op := range s.writes {
 		batch = append(batch[:0], op)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case op, ok := <-s.writes:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, op)
-			default:
-				break fill
-			}
+		open := s.fill(&batch)
+		if open && !waited(batch) {
+			// Only fire-and-forget operations (lock bookkeeping, async
+			// deletes): give a waited one up to lazyDelay to join, so they
+			// ride on its commit instead of paying an fsync of their own.
+			open = s.lazyFill(&batch)
 		}
 		s.commit(batch)
+		if waited(batch) {
+			// The callers just woken sit in this P's run queue. Let them
+			// run now: otherwise the next commit's fdatasync holds the P
+			// and they wait until sysmon takes it back (often milliseconds,
+			// measured with go tool trace -pprof=sched), stalling every
+			// store behind the one after it.
+			runtime.Gosched()
+		}
+		if !open {
+			return
+		}
 	}
+}
+
+// lazyDelay bounds how long fire-and-forget writes wait for company.
+const lazyDelay = 20 * time.Millisecond
+
+// fill adds what is queued right now; false once the queue is closed.
+func (s *Store) fill(batch *[]*writeOp) bool {
+	for len(*batch) < maxBatch {
+		select {
+		case op, ok := <-s.writes:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, op)
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+// lazyFill waits up to lazyDelay for an operation somebody waits for.
+func (s *Store) lazyFill(batch *[]*writeOp) bool {
+	t := time.NewTimer(lazyDelay)
+	defer t.Stop()
+	for len(*batch) < maxBatch {
+		select {
+		case op, ok := <-s.writes:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, op)
+			if op.done != nil {
+				return s.fill(batch)
+			}
+		case <-t.C:
+			return true
+		}
+	}
+	return true
+}
+
+func waited(batch []*writeOp) bool {
+	for _, op := range batch {
+		if op.done != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Store) commit(batch []*writeOp) {
@@ -742,7 +798,18 @@ func (s *Store) pushRetry(id string, when float64) {
 // unexpired lock exists and with "Message ID not found." for unknown ids
 // (locking a deleted message must not let it be relayed again).
 func (s *Store) Lock(_ context.Context, id string, d time.Duration) (bool, string, error) {
-	found, err := s.exists(id)
+	if s.beingDeleted(id) {
+		return false, ErrNotFound.Error(), nil
+	}
+	found, scheduled := false, math.Inf(-1)
+	err := s.view(func(tx *bolt.Tx) error {
+		k := bkt(tx, bucketIDs).Get([]byte(id))
+		found = k != nil
+		if len(k) >= 8 {
+			scheduled = retryTime(k)
+		}
+		return nil
+	})
 	if err != nil {
 		return false, "", err
 	}
@@ -758,7 +825,13 @@ func (s *Store) Lock(_ context.Context, id string, d time.Duration) (bool, strin
 	exp := now.Add(d)
 	s.locks[id] = exp
 	s.lmu.Unlock()
-	s.pushRetry(id, unixSeconds(exp))
+	// A message stored for relaying is already scheduled at about the
+	// lock's expiry (the queue stores it at now + lock duration): within a
+	// second is close enough, as the in-memory lock is what keeps a retry
+	// pass away meanwhile, and it saves a write per message.
+	if want := unixSeconds(exp); scheduled < want-1 {
+		s.pushRetry(id, want)
+	}
 	return true, "", nil
 }
 

@@ -75,9 +75,24 @@ local function trim(s)
     return (tostring(s):match("^%s*(.-)%s*$"))
 end
 
+-- values(headers, lname): ratchet's parsed headers answer lower-case
+-- names; a plain table given by a script calling POST directly may use any
+-- case ({["X-Sender"] = {...}}), so fall back to a case-blind search.
+local function values(headers, lname)
+    local v = headers[lname]
+    if type(v) == "table" and v[1] ~= nil then
+        return v
+    end
+    for k, vs in pairs(headers) do
+        if type(k) == "string" and k:lower() == lname and type(vs) == "table" then
+            return vs
+        end
+    end
+    return {}
+end
+
 local function first(headers, name)
-    local v = headers[name]
-    v = type(v) == "table" and v[1] or nil
+    local v = values(headers, name)[1]
     if v ~= nil then
         return trim(v)
     end
@@ -99,7 +114,7 @@ function http:POST(uri, headers, body, from)
         return {code = 400, message = "Missing X-Sender header"}
     end
     local recipients = {}
-    for _, r in ipairs(headers["x-recipient"] or {}) do
+    for _, r in ipairs(values(headers, "x-recipient")) do
         recipients[#recipients + 1] = trim(r)
     end
     if #recipients == 0 then
