@@ -174,7 +174,12 @@ func kernelMetatable(L *lua.LState) *lua.LTable {
 			co := L.CheckThread(2)
 			t := kernel.ThreadOf(L, co)
 			if t == nil {
-				L.Push(L.OptTable(3, L.NewTable()))
+				// Not a thread of a kernel (any more): nothing to keep.
+				if def := L.Get(3); def != lua.LNil {
+					L.Push(def)
+				} else {
+					L.Push(L.NewTable())
+				}
 				return 1
 			}
 			L.Push(t.Space(L, L.Get(3)))

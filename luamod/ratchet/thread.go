@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -317,6 +318,10 @@ func CheckSignal(L *lua.LState, n int, fname string) syscall.Signal {
 	case lua.LString:
 		if s, ok := signalNames[strings.ToUpper(string(v))]; ok {
 			return s
+		}
+		// A numeric string is a number, as lua_isnumber sees it.
+		if f, err := strconv.ParseFloat(strings.TrimSpace(string(v)), 64); err == nil && f >= 1 && f < 65 {
+			return syscall.Signal(int(f))
 		}
 	}
 	luaarg.ArgError(L, n, fname, "Invalid signal.")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	osexec "os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -394,6 +395,10 @@ func checkSignal(L *lua.LState, n int, fname string) syscall.Signal {
 	case lua.LString:
 		if s, ok := signalNames[strings.ToUpper(string(v))]; ok {
 			return s
+		}
+		// A numeric string is a number, as lua_isnumber sees it.
+		if f, err := strconv.ParseFloat(strings.TrimSpace(string(v)), 64); err == nil && f >= 1 && f < 65 {
+			return syscall.Signal(int(f))
 		}
 	}
 	luaarg.ArgError(L, n, fname, "Invalid signal.")
