@@ -1,8 +1,9 @@
-// Package conformance runs Lua scripts written for the original ratchet
-// library through the real slimta-lua command, the way the original
-// "make check" ran them through the lua interpreter: one process per script,
-// a working directory holding cert.pem, LUA_PATH="./?.lua;./?/init.lua;;",
-// exit status 0 means pass.
+// Package conformance runs Lua scripts written for the original libraries
+// through the real slimta-lua command. This file holds the ratchet suite:
+// testdata/ratchet/*.lua run the way the original "make check" ran them
+// through the lua interpreter: one process per script, a working directory
+// holding cert.pem, LUA_PATH="./?.lua;./?/init.lua;;", exit status 0 means
+// pass. Ports come from RATCHET_TEST_* variables so runs can overlap.
 package conformance
 
 import (
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -35,33 +37,24 @@ import (
 const ratchetScriptTimeout = 60 * time.Second
 
 var (
-	ratchetBuildOnce sync.Once
-	ratchetCLIPath   string
-	ratchetBuildErr  error
+	ratchetPortsMu   sync.Mutex
+	ratchetPortsUsed = map[int]bool{}
 
 	ratchetCertOnce sync.Once
 	ratchetCertPEM  []byte
 	ratchetCertErr  error
 )
 
-// ratchetCLI builds cmd/slimta-lua once per test binary.
+// ratchetCLI builds cmd/slimta-lua into t's temporary directory (the Go
+// build cache makes repeated builds cheap), so nothing is left behind.
 func ratchetCLI(t *testing.T) string {
 	t.Helper()
-	ratchetBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "conformance-cli-")
-		if err != nil {
-			ratchetBuildErr = err
-			return
-		}
-		ratchetCLIPath = filepath.Join(dir, "slimta-lua")
-		cmd := exec.Command("go", "build", "-o", ratchetCLIPath, "./cmd/slimta-lua")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			ratchetBuildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, ratchetBuildErr)
-	return ratchetCLIPath
+	path := filepath.Join(t.TempDir(), "slimta-lua")
+	cmd := exec.Command("go", "build", "-o", path, "./cmd/slimta-lua")
+	cmd.Dir = ".."
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build:\n%s", out)
+	return path
 }
 
 // ratchetCert returns the contents of cert.pem: a self-signed CN=localhost RSA
@@ -118,35 +111,46 @@ func ratchetGoCert() ([]byte, error) {
 	return append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...), nil
 }
 
-// ratchetFreePort returns a loopback TCP port that was free a moment ago. The
-// original tests bind the wildcard address and IPv4 and IPv6 loopback, so
-// the port is checked on both families.
+// ratchetFreePort returns a TCP port that was free a moment ago, on the
+// IPv4 and IPv6 wildcards (the original tests bind both). It is taken below
+// the kernel's ephemeral range (32768-60999 on Linux), so that client
+// sockets of concurrent tests cannot be sitting on it, and never twice.
 func ratchetFreePort(t *testing.T) int {
 	t.Helper()
-	for i := 0; i < 50; i++ {
-		l, err := net.Listen("tcp4", "0.0.0.0:0")
-		require.NoError(t, err)
-		port := l.Addr().(*net.TCPAddr).Port
+	ratchetPortsMu.Lock()
+	defer ratchetPortsMu.Unlock()
+	for i := 0; i < 200; i++ {
+		port := 20000 + mrand.IntN(12000)
+		if ratchetPortsUsed[port] {
+			continue
+		}
+		l, err := net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", port))
+		if err != nil {
+			continue
+		}
 		l6, err6 := net.Listen("tcp6", fmt.Sprintf("[::]:%d", port))
 		l.Close()
 		if err6 == nil {
 			l6.Close()
-			return port
+		} else if strings.Contains(err6.Error(), "address already in use") {
+			continue
 		}
-		if !strings.Contains(err6.Error(), "address already in use") {
-			return port // no IPv6 on this host
-		}
+		ratchetPortsUsed[port] = true
+		return port
 	}
 	t.Fatal("no free port found")
 	return 0
 }
 
-// programs each script ratchetNeeds beyond the CLI; the script is skipped when one
-// is missing.
+// ratchetNeeds lists the programs a script needs beyond the CLI; the
+// script is skipped when one is missing.
 var ratchetNeeds = map[string][]string{
-	"test_exec.lua":       {"echo", "cat"},
-	"example_exec.lua":    {"tr"},
-	"check_exec_more.lua": {"cat", "sh", "sleep"},
+	"test_exec.lua":          {"echo", "cat"},
+	"example_exec.lua":       {"tr"},
+	"check_exec_more.lua":    {"cat", "sh", "sleep"},
+	"check_thread_edges.lua": {"sh"},
+	"check_kill_blocked.lua": {"sleep"},
+	"check_coercion.lua":     {"sleep", "echo"},
 }
 
 // ratchetKnownBugs are scripts that fail because of a bug in code this suite's
@@ -176,31 +180,32 @@ func ratchetSndbuf(t *testing.T) int {
 // ratchetHarness is what one run of the original "make check" shared between its
 // scripts: a working directory holding cert.pem and the ports.
 type ratchetHarness struct {
+	cli                   string
 	dir                   string
 	port, port2, httpPort int
 }
 
-func newRatchetHarness(t *testing.T) ratchetHarness {
+func newRatchetHarness(t *testing.T, cli string) ratchetHarness {
 	t.Helper()
-	h := ratchetHarness{dir: t.TempDir(), port: ratchetFreePort(t), port2: ratchetFreePort(t), httpPort: ratchetFreePort(t)}
+	h := ratchetHarness{cli: cli, dir: t.TempDir(), port: ratchetFreePort(t), port2: ratchetFreePort(t), httpPort: ratchetFreePort(t)}
 	require.NoError(t, os.WriteFile(filepath.Join(h.dir, "cert.pem"), ratchetCert(t), 0o600))
 	return h
-}
-
-// ratchetRunScript runs one script in a fresh ratchetHarness.
-func ratchetRunScript(t *testing.T, script string, extraEnv ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	return newRatchetHarness(t).run(t, script, extraEnv...)
 }
 
 // run runs script with the ratchetHarness's working directory and ports.
 func (h ratchetHarness) run(t *testing.T, script string, extraEnv ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	abs, aerr := filepath.Abs(script)
-	require.NoError(t, aerr)
+	// A script inside the working directory is named relative to it, as
+	// make check did; others by absolute path.
+	abs := script
+	if _, err := os.Stat(filepath.Join(h.dir, script)); filepath.IsAbs(script) || err != nil {
+		var aerr error
+		abs, aerr = filepath.Abs(script)
+		require.NoError(t, aerr)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), ratchetScriptTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ratchetCLI(t), abs)
+	cmd := exec.CommandContext(ctx, h.cli, abs)
 	cmd.Dir = h.dir
 	cmd.WaitDelay = 5 * time.Second
 	env := []string{}
@@ -232,7 +237,7 @@ func (h ratchetHarness) run(t *testing.T, script string, extraEnv ...string) (st
 func ratchetSkipReason(name string) string {
 	for _, prog := range ratchetNeeds[name] {
 		if _, err := exec.LookPath(prog); err != nil {
-			return prog + " not installed (Debian package coreutils)"
+			return prog + " not installed (Debian packages coreutils, dash)"
 		}
 	}
 	return ""
@@ -244,7 +249,7 @@ func TestRatchetScripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/ratchet/*.lua")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
-	ratchetCLI(t)
+	cli := ratchetCLI(t)
 	ratchetCert(t)
 	for _, f := range files {
 		name := filepath.Base(f)
@@ -253,7 +258,7 @@ func TestRatchetScripts(t *testing.T) {
 			if why := ratchetSkipReason(name); why != "" {
 				t.Skip(why)
 			}
-			stdout, stderr, err := ratchetRunScript(t, f)
+			stdout, stderr, err := newRatchetHarness(t, cli).run(t, f)
 			if bug, ok := ratchetKnownBugs[name]; ok {
 				if err == nil {
 					t.Fatalf("%s passes now: remove it from ratchetKnownBugs (%s)", name, bug)
@@ -281,7 +286,7 @@ func TestOriginalSequence(t *testing.T) {
 	}
 	files, err := filepath.Glob("testdata/ratchet/test_*.lua")
 	require.NoError(t, err)
-	h := newRatchetHarness(t)
+	h := newRatchetHarness(t, ratchetCLI(t))
 	for _, f := range files {
 		name := filepath.Base(f)
 		if name == "test_5sec_timer.lua" || ratchetSkipReason(name) != "" || ratchetKnownBugs[name] != "" {
@@ -292,33 +297,42 @@ func TestOriginalSequence(t *testing.T) {
 	}
 }
 
-// TestScriptFailureIsReported guards the ratchetHarness itself: a failing assert,
+// TestScriptFailureIsReported guards the harness itself: a failing assert,
 // an error escaping kernel:loop() and os.exit(1) must all give a non-zero
-// status, or every other result above would be meaningless.
+// status (or every other result above would be meaningless), worded on
+// stderr the way lua.c 5.2 words them.
 func TestScriptFailureIsReported(t *testing.T) {
-	cases := []struct{ name, src string }{
-		{"assert", `assert(false, "boom")`},
+	cases := []struct{ name, src, stderr string }{
+		{"assert", `assert(false, "boom")`, "slimta-lua: fail.lua:1: boom"},
 		{"thread error without handler", `require "ratchet"
 kernel = ratchet.new(function () error("uh oh") end)
-kernel:loop()`},
+kernel:loop()`, "slimta-lua: fail.lua:2: uh oh"},
 		{"assert in attached thread", `require "ratchet"
 kernel = ratchet.new(function () ratchet.thread.attach(function () assert(1 == 2) end) end)
-kernel:loop()`},
+kernel:loop()`, "slimta-lua: fail.lua:2: assertion failed!"},
 		{"os.exit(1) in handler", `require "ratchet"
 kernel = ratchet.new(function () error("x") end, function (err, thread)
     print(debug.traceback(thread, tostring(err), 2))
     os.exit(1)
 end)
-kernel:loop()`},
+kernel:loop()`, ""},
+		{"ratchet error object", `require "ratchet"
+error(ratchet.error.new("Went wrong.", "WRONG", "my.func()"))`, "slimta-lua: my.func(): Went wrong."},
+		{"table without __tostring", `error({})`, "slimta-lua: (no error message)"},
+		{"nil", `error()`, "slimta-lua: (error object is not a string)"},
+		{"os.exit(false)", `os.exit(false)`, ""},
 	}
+	cli := ratchetCLI(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := filepath.Join(t.TempDir(), "fail.lua")
-			require.NoError(t, os.WriteFile(f, []byte(tc.src), 0o644))
-			_, _, err := ratchetRunScript(t, f)
+			h := newRatchetHarness(t, cli)
+			require.NoError(t, os.WriteFile(filepath.Join(h.dir, "fail.lua"), []byte(tc.src), 0o644))
+			_, stderr, err := h.run(t, "fail.lua")
 			var ee *exec.ExitError
 			require.True(t, errors.As(err, &ee), "want a non-zero exit, got %v", err)
 			require.Equal(t, 1, ee.ExitCode())
+			first, _, _ := strings.Cut(stderr, "\n")
+			require.Equal(t, tc.stderr, first)
 		})
 	}
 }

@@ -48,6 +48,8 @@ usage: slimta-lua scripts/mta.lua [options]
                          (default 120)
   --max-connections N    concurrent relay sessions per destination (default 20)
   --reuse-idle S         keep idle relay connections this long (default 10; 0 = off)
+  --relay-workers N      threads relaying newly queued mail (default 8)
+  --relay-batch N        messages a relay worker takes at once (default 16)
   --local-domain DOMAIN  accept mail for DOMAIN from anyone (repeatable)
   --trust CIDR           relay for clients in CIDR; replaces the default
                          loopback-only list (repeatable)
@@ -88,6 +90,8 @@ local opts = {
     lock_duration = 120,
     max_connections = 20,
     reuse_idle = 10,
+    relay_workers = 8,
+    relay_batch = 16,
     redis_db = 0,
     local_domains = {},
     trust = nil,
@@ -101,6 +105,7 @@ local numeric = {
     ["--relay-timeout"] = "relay_timeout", ["--max-connections"] = "max_connections",
     ["--lock-duration"] = "lock_duration",
     ["--reuse-idle"] = "reuse_idle", ["--redis-db"] = "redis_db",
+    ["--relay-workers"] = "relay_workers", ["--relay-batch"] = "relay_batch",
 }
 local stringy = {
     ["--listen"] = "listen", ["--spool"] = "spool", ["--redis"] = "redis",
@@ -461,6 +466,10 @@ local function main()
     local queue = slimta.queue.new(nil, dispatcher:bus(relay:direct_bus()), storage)
     queue:set_retry_algorithm(retry_algorithm)
     queue:set_lock_duration(opts.lock_duration)
+    -- Relay workers take up to --relay-batch stored messages at a time, so
+    -- under load messages share relay sessions (see queue:direct_bus()).
+    queue:set_relay_workers(math.max(1, opts.relay_workers))
+    queue:set_relay_batch(math.max(1, opts.relay_batch))
     queue_bus = queue:direct_bus()
 
     threads.edge = ratchet.thread.attach(serve, edge, "edge")

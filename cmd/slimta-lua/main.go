@@ -297,13 +297,34 @@ func report(w io.Writer, err error) {
 	}
 	var e *slimtalua.Error
 	if errors.As(err, &e) {
-		fmt.Fprintf(w, "%s: %s\n", progName, e.Message)
+		fmt.Fprintf(w, "%s: %s\n", progName, errorMessage(e))
 		if e.Traceback != "" {
 			fmt.Fprintln(w, strings.ReplaceAll(e.Traceback, "[G]", "[C]"))
 		}
 		return
 	}
 	fmt.Fprintf(w, "%s: %v\n", progName, err)
+}
+
+// errorMessage words an uncaught error as lua.c 5.2 does: values without
+// a string form give "(no error message)", nil "(error object is not a
+// string)".
+func errorMessage(e *slimtalua.Error) string {
+	switch v := e.Value.(type) {
+	case nil, lua.LString, lua.LNumber:
+		return e.Message
+	case *lua.LNilType:
+		return "(error object is not a string)"
+	case *lua.LTable:
+		if mt, ok := v.Metatable.(*lua.LTable); ok && mt.RawGetString("__tostring") != lua.LNil {
+			return e.Message
+		}
+	case *lua.LUserData:
+		if mt, ok := v.Metatable.(*lua.LTable); ok && mt.RawGetString("__tostring") != lua.LNil {
+			return e.Message
+		}
+	}
+	return "(no error message)"
 }
 
 func repl(rt *slimtalua.Runtime, stdin io.Reader, stdout, stderr io.Writer) {

@@ -150,3 +150,29 @@ kernel:loop()
 kernel = ratchet.new(function () ratchet.thread.attach(obj, 10) end)
 kernel:loop()
 assert(called == 12, called)
+
+-- A wait_all waiter resumes only in a later iteration, once the run queue
+-- is empty (1.3 step 2, 1.8.5).
+order = {}
+kernel = ratchet.new(function ()
+    local b = ratchet.thread.attach(function ()
+        ratchet.thread.attach(function () table.insert(order, "c") end)
+        table.insert(order, "b")
+    end)
+    ratchet.thread.wait_all({b})
+    table.insert(order, "w")
+end)
+assert(kernel:loop_once() == true)
+assert(table.concat(order, ",") == "b,c", table.concat(order, ","))
+assert(kernel:loop_once() == true)
+assert(table.concat(order, ",") == "b,c,w", table.concat(order, ","))
+assert(kernel:loop_once() == false)
+
+-- get_space on a thread the kernel does not know: the default comes back.
+kernel = ratchet.new(function () end)
+local stranger = coroutine.create(print)
+assert(kernel:get_space(stranger, "dflt") == "dflt")
+assert(type(kernel:get_space(stranger)) == "table")
+
+-- stackdump prints to stdout and returns nothing.
+assert(select("#", ratchet.stackdump()) == 0)

@@ -3,6 +3,7 @@
 require "ratchet"
 
 PORT = tonumber(os.getenv("RATCHET_TEST_PORT")) or 10025
+UNUSED_PORT = tonumber(os.getenv("RATCHET_TEST_PORT2")) or 10026
 SOCKPATH = os.getenv("RATCHET_TEST_UNIX_SOCK") or "/tmp/ratchet-tests.sock"
 
 local function expect_error(pattern, f, ...)
@@ -203,7 +204,7 @@ kernel = ratchet.new(function ()
     assert(data == "" and which == a1)
 
     -- Connection refused and timeouts.
-    local rec2 = ratchet.socket.prepare_tcp("127.0.0.1", PORT + 1 <= 65535 and PORT + 1 or PORT - 1)
+    local rec2 = ratchet.socket.prepare_tcp("127.0.0.1", UNUSED_PORT)
     local c3 = ratchet.socket.new(rec2.family, rec2.socktype, rec2.protocol)
     ok, err = pcall(c3.connect, c3, rec2.addr)
     assert(not ok and ratchet.error.is(err, "ECONNREFUSED"), tostring(err))

@@ -14,7 +14,13 @@ import (
 // (or the in-process go-smtp server when smtp-sink is missing).
 //
 //	go test -run - -bench RelaySMTP ./luamod/slimta/relaytest/
-func BenchmarkRelaySMTP(b *testing.B) {
+func BenchmarkRelaySMTP(b *testing.B) { benchRelay(b, 1) }
+
+// BenchmarkRelaySMTPBatch16 sends 16 messages per relay request: one
+// session delivers them one after the other over the pooled connection.
+func BenchmarkRelaySMTPBatch16(b *testing.B) { benchRelay(b, 16) }
+
+func benchRelay(b *testing.B, batch int) {
 	port := 0
 	if sinkAvailable() {
 		port = peers.StartSink(b, false).Port
@@ -26,6 +32,7 @@ func BenchmarkRelaySMTP(b *testing.B) {
 	L := rt.State()
 	L.SetGlobal("PORT", lua.LNumber(port))
 	L.SetGlobal("N", lua.LNumber(b.N))
+	L.SetGlobal("BATCH", lua.LNumber(batch))
 	b.ResetTimer()
 	err := rt.RunString(context.Background(), `
 		require "ratchet"
@@ -38,11 +45,18 @@ func BenchmarkRelaySMTP(b *testing.B) {
 			local bus = mgr:direct_bus()
 			local client = slimta.message.client.new("ESMTP", "bench", "127.0.0.1", "none", "bench.test")
 			local data = "Subject: bench\r\n\r\n" .. string.rep("0123456789", 50) .. "\r\n"
-			for i = 1, N do
-				local env = slimta.message.envelope.new("s@bench.test", {"r@bench.test"}, "SMTP", "127.0.0.1", PORT)
-				local m = slimta.message.new(client, env, slimta.message.contents.new(data), os.time())
-				local r = bus:send_request({m}):recv_response()[1]
-				assert(r.code == "250", r.message)
+			local sent = 0
+			while sent < N do
+				local msgs = {}
+				for i = 1, math.min(BATCH, N - sent) do
+					local env = slimta.message.envelope.new("s@bench.test", {"r@bench.test"}, "SMTP", "127.0.0.1", PORT)
+					msgs[i] = slimta.message.new(client, env, slimta.message.contents.new(data), os.time())
+				end
+				local rs = bus:send_request(msgs):recv_response()
+				for i = 1, #msgs do
+					assert(rs[i].code == "250", rs[i].message)
+				end
+				sent = sent + #msgs
 			end
 			relayer:close_idle(0)
 		end):loop()

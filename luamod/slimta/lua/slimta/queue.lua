@@ -57,6 +57,13 @@ function queue.new(edge_bus, relay_bus, storage)
         inflight = {},
         inflight_n = 0,
         inflight_dead = 0,
+        relay_batch = 1,
+        relay_workers = 64,
+        pending = {},
+        pending_head = 1,
+        workers = 0,
+        busy_workers = 0,
+        idle_workers = {},
     }, queue)
 end
 
@@ -70,6 +77,20 @@ end
 
 function queue:set_lock_duration(seconds)
     self.lock_duration = seconds
+end
+
+-- set_relay_batch(n): relay up to n messages in one request to the relay
+-- bus (default 1: one request per message, as the original). Messages of
+-- one request to the same destination share a relay session.
+function queue:set_relay_batch(n)
+    self.relay_batch = n
+end
+
+-- set_relay_workers(n): at most n threads relay what direct_bus() stored
+-- (default 64). Fewer workers batch more under load (with relay_batch),
+-- but a slow destination can then hold up others for longer.
+function queue:set_relay_workers(n)
+    self.relay_workers = n
 end
 
 -- set_retry_batch(n): at most n messages per retry() job (default 1000;
@@ -227,9 +248,8 @@ local function fail(q, session, msg, r)
     end
 end
 
--- deliver relays one locked message and acts on the answer.
-local function deliver(q, session, msg)
-    local r = normalize(pcall(q.try_relay, q, msg))
+-- settle acts on the relay's (normalized) answer for one locked message.
+local function settle(q, session, msg, r)
     local class = r.code:sub(1, 1)
     if class == "2" then
         session:delete_message(msg.id)
@@ -245,6 +265,35 @@ local function deliver(q, session, msg)
         end
     else
         fail(q, session, msg, r)
+    end
+end
+
+-- deliver relays one locked message and acts on the answer.
+local function deliver(q, session, msg)
+    settle(q, session, msg, normalize(pcall(q.try_relay, q, msg)))
+end
+
+-- relay_many relays several locked messages in one request (one relay
+-- session per destination instead of one per message); every message gets
+-- the same treatment as with deliver().
+local function relay_many(q, session, list)
+    local ok, responses = pcall(function ()
+        return q.relay_bus:send_request(list):recv_response()
+    end)
+    if ok and type(responses) ~= "table" then
+        ok, responses = true, {}
+    end
+    for i, msg in ipairs(list) do
+        local r
+        if ok then
+            r = normalize(true, responses[i])
+        else
+            r = normalize(false, responses)
+        end
+        local sok, err = pcall(settle, q, session, msg, r)
+        if not sok then
+            log("relay of %s failed: %s", tostring(msg.id), one_line(err))
+        end
     end
 end
 
@@ -362,19 +411,119 @@ function job.relay(self)
     for id in pairs(locked) do
         keep_lock(q, session, id)
     end
-    for _, msg in ipairs(messages) do
-        local id = msg.id
-        if id and locked[id] then
-            local ok, err = pcall(deliver, q, session, msg)
-            if not ok then
-                -- Left locked and scheduled: retried once the lock expires.
-                log("relay of %s failed: %s", tostring(id), one_line(err))
+    local batch = tonumber(q.relay_batch) or 1
+    if batch > 1 then
+        local list = {}
+        for _, msg in ipairs(messages) do
+            if msg.id and locked[msg.id] then
+                list[#list + 1] = msg
             end
-            locked[id] = nil
-            release_lock(q, id)
+        end
+        for first = 1, #list, batch do
+            local chunk = {}
+            for i = first, math.min(first + batch - 1, #list) do
+                chunk[#chunk + 1] = list[i]
+            end
+            relay_many(q, session, chunk)
+            for _, msg in ipairs(chunk) do
+                locked[msg.id] = nil
+                release_lock(q, msg.id)
+            end
+        end
+    else
+        for _, msg in ipairs(messages) do
+            local id = msg.id
+            if id and locked[id] then
+                local ok, err = pcall(deliver, q, session, msg)
+                if not ok then
+                    -- Left locked and scheduled: retried once the lock expires.
+                    log("relay of %s failed: %s", tostring(id), one_line(err))
+                end
+                locked[id] = nil
+                release_lock(q, id)
+            end
         end
     end
     pcall(session.close, session)
+end
+
+---------------------------------------------------------------------------
+-- Relay workers of direct_bus(): stored messages wait in q.pending and a
+-- pool of at most q.relay_workers threads relays them, each taking up to
+-- q.relay_batch at a time. A worker that finds nothing to do parks (pause)
+-- while others are busy; the last busy one releases the parked ones and
+-- they all end, so an idle queue leaves no thread behind (a kernel loop
+-- still ends when its work is done). Compared with a thread per message
+-- this saves creating a Lua thread per message and, under load, shares one
+-- relay session among several messages.
+
+local function take_pending(q)
+    local pending = q.pending
+    local head, tail = q.pending_head, #pending
+    if head > tail then
+        return nil
+    end
+    local last = math.min(tail, head + (tonumber(q.relay_batch) or 1) - 1)
+    local list = {}
+    for i = head, last do
+        list[#list + 1] = pending[i]
+        pending[i] = false
+    end
+    if last == tail then
+        -- fresh table: see the note on q.inflight below
+        q.pending, q.pending_head = {}, 1
+    else
+        q.pending_head = last + 1
+    end
+    return list
+end
+
+local function relay_worker(q)
+    while true do
+        local list = take_pending(q)
+        if list then
+            q.busy_workers = q.busy_workers + 1
+            local ok, err = pcall(job.relay, setmetatable({queue = q, relay_messages = list}, job))
+            q.busy_workers = q.busy_workers - 1
+            if not ok then
+                log("relay worker: %s", one_line(err))
+            end
+        elseif q.busy_workers > 0 then
+            local idle = q.idle_workers
+            idle[#idle + 1] = ratchet.thread.self()
+            if not ratchet.thread.pause() then
+                break
+            end
+        else
+            local idle = q.idle_workers
+            q.idle_workers = {}
+            for _, t in ipairs(idle) do
+                pcall(ratchet.thread.unpause, t, false)
+            end
+            break
+        end
+    end
+    q.workers = q.workers - 1
+end
+
+-- relay_soon hands stored messages to the worker pool.
+local function relay_soon(q, messages)
+    local pending = q.pending
+    for _, msg in ipairs(messages) do
+        pending[#pending + 1] = msg
+    end
+    local idle = q.idle_workers
+    while idle[1] do
+        local t = table.remove(idle)
+        if pcall(ratchet.thread.unpause, t, true) then
+            return
+        end
+        q.workers = q.workers - 1 -- killed while parked
+    end
+    if q.workers < (tonumber(q.relay_workers) or 1) then
+        q.workers = q.workers + 1
+        ratchet.thread.attach(relay_worker, q)
+    end
 end
 
 ---------------------------------------------------------------------------
@@ -411,7 +560,7 @@ function queue:direct_bus()
                 j.messages = nil
                 if q.relay_bus and j.stored[1] then
                     if ratchet.thread.self() then
-                        ratchet.thread.attach(j)
+                        relay_soon(q, j.stored)
                     else
                         j:relay()
                     end
