@@ -157,9 +157,7 @@ var ratchetNeeds = map[string][]string{
 // owner may not change (the SMTP/HTTP/bus engines). They run every time:
 // a failure is reported as a skip naming the bug, a pass means the bug was
 // fixed and the entry must go.
-var ratchetKnownBugs = map[string]string{
-	"check_http_version.lua": "ratchet.http.server answers an HTTP/1.1 request with no handler 501, spec 2.12 says 505 Version Not Supported",
-}
+var ratchetKnownBugs = map[string]string{}
 
 // ratchetSndbuf is what this kernel reads back after SO_SNDBUF=1024.
 // test_sockopt expects 2048 (Linux doubles the value); newer kernels clamp

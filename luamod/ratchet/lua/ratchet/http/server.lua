@@ -123,7 +123,13 @@ function server:handle()
         -- other versions are refused whatever the handler (defect 4.18)
         response = {code = 505, message = "Version Not Supported"}
     else
-        response = {code = 501, message = "Not Implemented"}
+        -- The original's default for anything but 1.0 is 505; a handler
+        -- answers 1.1 requests too (every ordinary client sends 1.1).
+        if req.version == "1.0" then
+            response = {code = 501, message = "Not Implemented"}
+        else
+            response = {code = 505, message = "Version Not Supported"}
+        end
         local handler = self.handlers[req.method]
         if handler then
             response = handler(self.handlers, req.uri, req.headers, body_or_code, self.from)
