@@ -218,6 +218,8 @@ elseif opts.redis then
     require "slimta.storage.redis"
     local host, port = host_port(opts.redis, "--redis")
     storage = slimta.storage.redis.new(host, port, opts.redis_db)
+    -- As for the spool below: deleting a delivered message need not wait.
+    storage:set_async_delete(true)
 else
     require "slimta.storage.disk"
     storage = slimta.storage.disk.new(opts.spool)
@@ -422,7 +424,15 @@ local function shutdown(signame, listener)
         -- Queued deletes (set_async_delete) reach the disk before exiting.
         pcall(storage.sync, storage)
     end
-    log("stopped", {})
+    local fields = {}
+    if storage.stats then
+        -- disk: fsync'd transactions and the writes they carried
+        local ok, commits, ops = pcall(storage.stats, storage)
+        if ok then
+            fields = {{"commits", commits}, {"write_ops", ops}}
+        end
+    end
+    log("stopped", fields)
     os.exit(0)
 end
 

@@ -2,9 +2,16 @@ package main
 
 // A sampling profiler of Lua functions, for finding where the baton time of
 // mta.lua goes (Go's CPU profile only shows gopher-lua's interpreter loop).
-// Every SLIMTA_LUAPROF_INTERVAL (default 250µs) it looks at the ratchet
-// thread that holds the baton, walks its Lua call frames and counts the
-// innermost function (self) and every function on the stack (total).
+// Every SLIMTA_LUAPROF_INTERVAL seconds (default 0.00025) it looks at the
+// ratchet thread that holds the baton, walks its Lua call frames and counts
+// the innermost function (self), the innermost Lua line (with the Go
+// function it called) and every function on the stack (total).
+//
+// Reading the report: the kernel marks a thread as holding the baton from
+// the moment it resumes it until the thread yields, so the samples of a
+// blocking Go function (storeMessage, ioRecvReply, threadPause...) are
+// mostly the wake-up latency of the thread's goroutine, not CPU; compare
+// with the Go CPU profile (SLIMTA_CPUPROFILE) before blaming them.
 //
 // It reads gopher-lua and kernel internals from another goroutine without
 // synchronisation (unsafe, field offsets found by reflection). That is only
@@ -118,9 +125,6 @@ func startLuaProf(L *lua.LState, path string, delay, length time.Duration) {
 			}
 			p.samples++
 			t := *curp
-			if os.Getenv("SLIMTA_LUAPROF_DEBUG") != "" {
-				p.self[fmt.Sprintf("ptr %p", t)]++
-			}
 			if t == nil {
 				p.idle++
 				continue

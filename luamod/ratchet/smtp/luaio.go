@@ -304,10 +304,12 @@ func OpenDataSender(L *lua.LState) *lua.LTable {
 			L.Push(t)
 			return 1
 		},
+		// send(io [, hold]): with hold true a small message stays in the
+		// send buffer for the commands that follow it (pipelining).
 		"send": func(L *lua.LState) int {
 			self := L.CheckTable(1)
 			io := checkIOValue(L, L.Get(2))
-			SendData(L, io, valueString(self.RawGetString("data")))
+			sendData(L, io, valueString(self.RawGetString("data")), L.ToBool(3))
 			return 0
 		},
 		"transform": func(L *lua.LState) int {
@@ -332,12 +334,19 @@ func stringBytes(s string) []byte {
 
 // SendData writes text through io with the transparency transform and the
 // end-of-data line, streaming large texts in slices.
-func SendData(L *lua.LState, io *IO, text string) {
+func SendData(L *lua.LState, io *IO, text string) { sendData(L, io, text, false) }
+
+// sendData is SendData; with hold, a text that fits one chunk is left in
+// the send buffer, to go out with what is sent next (one write instead of
+// two when commands are pipelined after the contents).
+func sendData(L *lua.LState, io *IO, text string, hold bool) {
 	var s DataSender
 	src := stringBytes(text)
 	if len(src) <= sendChunk {
 		io.out = s.Finish(s.Transform(io.out, src))
-		io.Flush(L)
+		if !hold {
+			io.Flush(L)
+		}
 		return
 	}
 	io.Flush(L)

@@ -79,7 +79,16 @@ func TestRelaySMTPRecipientResults(t *testing.T) {
 				m("spam@x.test", {"good@y.test"}),
 				m("a@x.test", {"good2@y.test"}),
 			}
+			-- relay_done reports messages delivered to every recipient
+			-- (slimta.queue deletes them before a batch ends)
+			local done = {}
+			for i, msg in ipairs(msgs) do
+				msg.relay_done = function (delivered, r)
+					done[#done + 1] = i .. (delivered == msg and ":" or "?") .. r.code
+				end
+			end
 			RESULTS = h.plain(h.relay({SMTP = relayer}, msgs))
+			assert(table.concat(done, ",") == "5:250", table.concat(done, ","))
 		end)
 	`, map[string]any{"PORT": srv.Port})
 	rs := responses(t, out)

@@ -24,6 +24,12 @@
 --    from the null sender is never bounced, only dropped (#25);
 --  * ids whose meta or contents cannot be read because of a storage error
 --    (rather than because they are missing) are not deleted.
+--
+-- Additions for throughput (used by scripts/mta.lua): direct_bus() stores
+-- in the edge's own thread and hands the stored messages to a pool of
+-- relay workers; set_relay_batch() relays several messages per request
+-- (one relay session per destination), and a message the relayer reports
+-- delivered (relay_done) is deleted at once, not at the end of its batch.
 
 slimta = slimta or require "slimta"
 require "slimta.message"
@@ -275,8 +281,23 @@ end
 
 -- relay_many relays several locked messages in one request (one relay
 -- session per destination instead of one per message); every message gets
--- the same treatment as with deliver().
+-- the same treatment as with deliver(). A message delivered whole (the
+-- relayer calls its relay_done field with the message itself and the 2xx
+-- response, see slimta.relay.smtp) is deleted at once rather than after the
+-- whole batch: a crash in between would deliver it twice.
 local function relay_many(q, session, list)
+    local settled = {}
+    for _, msg in ipairs(list) do
+        msg.relay_done = function (delivered, r)
+            if delivered == msg and not settled[msg] then
+                settled[msg] = true
+                local ok, err = pcall(settle, q, session, msg, normalize(true, r))
+                if not ok then
+                    log("relay of %s failed: %s", tostring(msg.id), one_line(err))
+                end
+            end
+        end
+    end
     local ok, responses = pcall(function ()
         return q.relay_bus:send_request(list):recv_response()
     end)
@@ -284,15 +305,18 @@ local function relay_many(q, session, list)
         ok, responses = true, {}
     end
     for i, msg in ipairs(list) do
-        local r
-        if ok then
-            r = normalize(true, responses[i])
-        else
-            r = normalize(false, responses)
-        end
-        local sok, err = pcall(settle, q, session, msg, r)
-        if not sok then
-            log("relay of %s failed: %s", tostring(msg.id), one_line(err))
+        msg.relay_done = nil
+        if not settled[msg] then
+            local r
+            if ok then
+                r = normalize(true, responses[i])
+            else
+                r = normalize(false, responses)
+            end
+            local sok, err = pcall(settle, q, session, msg, r)
+            if not sok then
+                log("relay of %s failed: %s", tostring(msg.id), one_line(err))
+            end
         end
     end
 end

@@ -211,3 +211,107 @@ func TestBadRetryTime(t *testing.T) {
 	_, err := s.StoreMessage(ctx, lstore.Meta{}, "", ptr(math.NaN()), "")
 	assert.Error(t, err)
 }
+
+// DeleteAsync hides the id at once, keeps its lock until the removal is
+// committed, and the removal survives a reopen once Sync returned.
+func TestDeleteAsync(t *testing.T) {
+	cases := []struct {
+		name   string
+		locked bool
+	}{{"unlocked", false}, {"locked", true}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := open(t, dir)
+			id, err := s.StoreMessage(ctx, lstore.Meta{"sender": "a@b"}, "x", ptr(0), "")
+			require.NoError(t, err)
+			keep, err := s.StoreMessage(ctx, lstore.Meta{"sender": "c@d"}, "y", ptr(0), "")
+			require.NoError(t, err)
+			if c.locked {
+				ok, _, err := s.Lock(ctx, id, time.Minute)
+				require.NoError(t, err)
+				require.True(t, ok)
+			}
+			existed, err := s.DeleteAsync(id)
+			require.NoError(t, err)
+			assert.True(t, existed)
+			// reads miss it at once, committed or not
+			_, err = s.GetMeta(ctx, id)
+			assert.ErrorIs(t, err, disk.ErrNotFound)
+			_, err = s.GetContents(ctx, id)
+			assert.ErrorIs(t, err, disk.ErrNotFound)
+			ok, why, err := s.Lock(ctx, id, time.Minute)
+			require.NoError(t, err)
+			assert.False(t, ok)
+			assert.Equal(t, disk.ErrNotFound.Error(), why)
+			for _, list := range [][]string{must(s.All(ctx)), must(s.Deferred(ctx, nil))} {
+				assert.Equal(t, []string{keep}, list)
+			}
+			require.NoError(t, s.Sync(ctx))
+			active, err := s.Active(ctx)
+			require.NoError(t, err)
+			assert.Empty(t, active, "the lock goes with the committed removal")
+			existed, err = s.DeleteAsync(id)
+			require.NoError(t, err)
+			assert.False(t, existed)
+			require.NoError(t, s.Release())
+
+			s = open(t, dir)
+			defer s.Release()
+			all, err := s.All(ctx)
+			require.NoError(t, err)
+			assert.Equal(t, []string{keep}, all)
+		})
+	}
+}
+
+// A lock leaves a schedule that already covers it alone (a message stored
+// for relaying is scheduled at now + lock duration); an earlier one is
+// pushed to the lock's expiry.
+func TestLockPushesRetryOnlyWhenNeeded(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Release()
+	now := float64(time.Now().Unix())
+	early, err := s.StoreMessage(ctx, lstore.Meta{}, "x", ptr(now-10), "")
+	require.NoError(t, err)
+	late, err := s.StoreMessage(ctx, lstore.Meta{}, "y", ptr(now+3600), "")
+	require.NoError(t, err)
+	for _, id := range []string{early, late} {
+		ok, _, err := s.Lock(ctx, id, 60*time.Second)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	require.NoError(t, s.Sync(ctx))
+	for id, min := range map[string]float64{early: now + 59, late: now + 59} {
+		when, ok, err := s.RetryTime(ctx, id)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.GreaterOrEqual(t, when, min)
+	}
+	when, _, err := s.RetryTime(ctx, late)
+	require.NoError(t, err)
+	assert.Equal(t, now+3600, when, "already covered: not rewritten")
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// A queued delete with no store to ride along is committed on its own
+// after a short wait, not left pending.
+func TestDeleteAsyncCommitsAlone(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Release()
+	id, err := s.StoreMessage(ctx, lstore.Meta{}, "x", ptr(0), "")
+	require.NoError(t, err)
+	before, _ := s.Stats()
+	_, err = s.DeleteAsync(id)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		c, _ := s.Stats()
+		return c > before
+	}, 5*time.Second, 5*time.Millisecond)
+}

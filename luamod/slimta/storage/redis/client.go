@@ -30,6 +30,7 @@ import (
 	"math"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -62,6 +63,12 @@ type Config struct {
 type Client struct {
 	cfg Config
 	db  [4]*goredis.Client
+
+	// DeleteAsync bookkeeping: ids whose removal is in flight (reads treat
+	// them as gone) and the goroutines sending them.
+	dmu      sync.Mutex
+	deleting map[string]struct{}
+	dwg      sync.WaitGroup
 }
 
 // NewClient creates the pools; it does not connect yet.
@@ -72,7 +79,7 @@ func NewClient(cfg Config) *Client {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	c := &Client{cfg: cfg}
+	c := &Client{cfg: cfg, deleting: map[string]struct{}{}}
 	for i := range c.db {
 		c.db[i] = goredis.NewClient(&goredis.Options{
 			Addr:            net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)),
@@ -101,8 +108,9 @@ func NewClient(cfg Config) *Client {
 	return c
 }
 
-// Close closes every pool.
+// Close waits for queued deletes, then closes every pool.
 func (c *Client) Close() error {
+	c.dwg.Wait()
 	var errs []error
 	for _, d := range c.db {
 		errs = append(errs, d.Close())
@@ -278,6 +286,9 @@ func (c *Client) SetMetaKey(ctx context.Context, id, key string, v lstore.Value)
 
 // GetMeta returns id's meta (all values strings, as Redis stores them).
 func (c *Client) GetMeta(ctx context.Context, id string) (lstore.Meta, error) {
+	if c.beingDeleted(id) {
+		return nil, ErrNotFound
+	}
 	h, err := c.db[1].HGetAll(ctx, id).Result()
 	if err != nil {
 		return nil, err
@@ -294,6 +305,9 @@ func (c *Client) GetMeta(ctx context.Context, id string) (lstore.Meta, error) {
 
 // GetMetaKey returns one field, nil when it is absent.
 func (c *Client) GetMetaKey(ctx context.Context, id, key string) (lstore.Value, error) {
+	if c.beingDeleted(id) {
+		return nil, ErrNotFound
+	}
 	v, err := c.db[1].HGet(ctx, id, key).Result()
 	if errors.Is(err, goredis.Nil) {
 		return nil, nil
@@ -311,6 +325,9 @@ func (c *Client) SetContents(ctx context.Context, id, raw string) error {
 
 // GetContents returns the raw message or ErrNotFound.
 func (c *Client) GetContents(ctx context.Context, id string) (string, error) {
+	if c.beingDeleted(id) {
+		return "", ErrNotFound
+	}
 	v, err := c.db[2].Get(ctx, id).Result()
 	if errors.Is(err, goredis.Nil) {
 		return "", ErrNotFound
@@ -329,6 +346,9 @@ func (c *Client) SetRetry(ctx context.Context, id string, when float64) (bool, e
 
 // RetryTime returns id's score in retry_queue.
 func (c *Client) RetryTime(ctx context.Context, id string) (float64, bool, error) {
+	if c.beingDeleted(id) {
+		return 0, false, nil
+	}
 	f, err := c.db[0].ZScore(ctx, keyRetry, id).Result()
 	if errors.Is(err, goredis.Nil) {
 		return 0, false, nil
@@ -342,12 +362,14 @@ func (c *Client) Deferred(ctx context.Context, when *float64) ([]string, error) 
 	if when != nil {
 		max = score(*when)
 	}
-	return c.db[0].ZRangeByScore(ctx, keyRetry, &goredis.ZRangeBy{Min: "-inf", Max: max}).Result()
+	ids, err := c.db[0].ZRangeByScore(ctx, keyRetry, &goredis.ZRangeBy{Min: "-inf", Max: max}).Result()
+	return c.withoutDeleting(ids), err
 }
 
 // All lists message_ids.
 func (c *Client) All(ctx context.Context) ([]string, error) {
-	return c.db[0].SMembers(ctx, keyIDs).Result()
+	ids, err := c.db[0].SMembers(ctx, keyIDs).Result()
+	return c.withoutDeleting(ids), err
 }
 
 // Active lists the lock keys with SCAN (never KEYS, which blocks Redis).
@@ -377,6 +399,9 @@ func lockSeconds(d time.Duration) (int64, float64) {
 
 // Lock takes id's delivery lock; reason is "locked" or ErrNotFound's text.
 func (c *Client) Lock(ctx context.Context, id string, d time.Duration) (bool, string, error) {
+	if c.beingDeleted(id) {
+		return false, ErrNotFound.Error(), nil
+	}
 	secs, exp := lockSeconds(d)
 	r, err := lockScript.Run(ctx, c.db[0], nil, c.cfg.Offset, id, secs, score(exp)).Text()
 	if err != nil {
@@ -407,6 +432,57 @@ func (c *Client) Unlock(ctx context.Context, id string) error {
 func (c *Client) Delete(ctx context.Context, id string) (bool, error) {
 	n, err := deleteScript.Run(ctx, c.db[0], nil, c.cfg.Offset, id).Int64()
 	return n == 1, err
+}
+
+// DeleteAsync sends the removal of id from a goroutine and returns at
+// once; reads treat id as gone from now on. The result is true unless id
+// was already being deleted (whether it existed is not asked, which would
+// cost the round trip this saves). If the removal fails, the message
+// comes back and is delivered again once its lock expires (at-least-once).
+func (c *Client) DeleteAsync(id string) (bool, error) {
+	c.dmu.Lock()
+	if _, ok := c.deleting[id]; ok {
+		c.dmu.Unlock()
+		return false, nil
+	}
+	c.deleting[id] = struct{}{}
+	c.dmu.Unlock()
+	c.dwg.Add(1)
+	go func() {
+		defer c.dwg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*c.cfg.Timeout)
+		_, _ = c.Delete(ctx, id)
+		cancel()
+		c.dmu.Lock()
+		delete(c.deleting, id)
+		c.dmu.Unlock()
+	}()
+	return true, nil
+}
+
+// WaitDeletes returns once every DeleteAsync sent so far is done.
+func (c *Client) WaitDeletes() { c.dwg.Wait() }
+
+func (c *Client) beingDeleted(id string) bool {
+	c.dmu.Lock()
+	_, ok := c.deleting[id]
+	c.dmu.Unlock()
+	return ok
+}
+
+func (c *Client) withoutDeleting(ids []string) []string {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if len(c.deleting) == 0 {
+		return ids
+	}
+	out := ids[:0]
+	for _, id := range ids {
+		if _, ok := c.deleting[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Do runs a raw command on database o+db (the driver module).

@@ -24,12 +24,15 @@ const (
 var binding = &lstore.Binding{
 	Class: "slimta.storage.redis",
 	Connect: func(L *lua.LState, h *lstore.Handle) *lstore.Handle {
-		return &lstore.Handle{Backend: h.Backend, Session: true, Value: h.Value}
+		return &lstore.Handle{Backend: h.Backend, Session: true, Value: h.Value, AsyncDelete: h.AsyncDelete}
 	},
 }
 
 func init() {
-	binding.Extra = map[string]lua.LGFunction{"command": command, "ping": ping}
+	binding.Extra = map[string]lua.LGFunction{
+		"command": command, "ping": ping,
+		"set_async_delete": setAsyncDelete, "sync": syncDeletes,
+	}
 }
 
 // Loader is the package.preload loader of slimta.storage.redis.
@@ -112,6 +115,25 @@ func newEngine(L *lua.LState) int {
 	c := NewClient(cfg)
 	binding.Push(L, &lstore.Handle{Backend: c, Shutdown: c.Close, Value: c})
 	return 1
+}
+
+// engine:set_async_delete(on): with on true, delete_message sends the
+// removal without waiting for the server (sessions made afterwards by
+// connect() inherit the setting); reads already miss the id. A removal
+// that fails brings the message back, to be delivered again: fine for a
+// message that was just delivered. sync() and shutdown() wait for them.
+func setAsyncDelete(L *lua.LState) int {
+	h := binding.Handle(L, "set_async_delete")
+	h.AsyncDelete = L.ToBool(2)
+	return 0
+}
+
+// engine:sync() waits until every delete queued by set_async_delete is
+// done.
+func syncDeletes(L *lua.LState) int {
+	c := binding.Handle(L, "sync").Value.(*Client)
+	lstore.Do(L, func(context.Context) { c.WaitDeletes() })
+	return 0
 }
 
 // engine:ping() -> true, or nil, err.

@@ -332,3 +332,41 @@ ratchet.new(function ()
 	end
 end):loop()
 `
+
+// DeleteAsync hides the id at once and removes every key once
+// WaitDeletes returns.
+func TestDeleteAsync(t *testing.T) {
+	srv := redistest.Start(t)
+	c := newClient(srv, 8)
+	defer c.Close()
+	id, err := c.StoreMessage(ctx, lstore.Meta{"sender": "a@b"}, "raw", ptr(0), "")
+	require.NoError(t, err)
+	keep, err := c.StoreMessage(ctx, lstore.Meta{"sender": "c@d"}, "raw", ptr(0), "")
+	require.NoError(t, err)
+	ok, _, err := c.Lock(ctx, id, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	queued, err := c.DeleteAsync(id)
+	require.NoError(t, err)
+	assert.True(t, queued)
+	_, err = c.GetMeta(ctx, id)
+	assert.ErrorIs(t, err, redis.ErrNotFound)
+	_, err = c.GetContents(ctx, id)
+	assert.ErrorIs(t, err, redis.ErrNotFound)
+	ok, why, err := c.Lock(ctx, id, time.Minute)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.Equal(t, redis.ErrNotFound.Error(), why)
+	all, err := c.All(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{keep}, all)
+
+	c.WaitDeletes()
+	for db := 8; db < 12; db++ {
+		assert.NotContains(t, doOn(t, srv, db, "KEYS", "*"), id, "db %d", db)
+	}
+	due, err := c.Deferred(ctx, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{keep}, due)
+}

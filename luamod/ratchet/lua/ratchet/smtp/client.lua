@@ -108,6 +108,18 @@ function client:send_data(data)
     return reply
 end
 
+-- send_data_pipelined(data): send_data without waiting, for a server that
+-- offers PIPELINING when the next transaction follows at once: RFC 2920
+-- lets the message contents start a new group, so the contents, the next
+-- MAIL, RCPT and DATA go out together and their replies come back
+-- together. The returned reply is filled in by the next recv_batch() (which
+-- every command that waits calls).
+function client:send_data_pipelined(data)
+    local reply = expect(self, "[MESSAGE CONTENTS]")
+    data_sender.new(data, self.iter_size):send(self.io, true)
+    return reply
+end
+
 function client:send_empty_data()
     self.io:send_command(".")
     local reply = expect(self, "[MESSAGE CONTENTS]")

@@ -469,11 +469,37 @@ local function tally(rcpts, recipients, failures)
     return accepted
 end
 
+-- finish_data records the final reply of a transaction whose contents
+-- were sent.
+local function finish_data(self, item, final, failures)
+    local conn = self.conn
+    local response = item.response
+    set_response(response, final.code, final.message)
+    if failures[1] then
+        -- Partial success: the refused recipients keep their own replies
+        -- (see slimta.routing.dispatch for how they are re-queued/bounced).
+        response.rcpt_failures = failures
+    end
+    if final.code == "421" then
+        conn.broken = true
+        error({final.code, final.message, connection = true, answered = true}, 0)
+    end
+    conn.delivered = (conn.delivered or 0) + 1
+    local message = item.message
+    local done = rawget(message, "relay_done")
+    if done and not failures[1] and is2xx(final) then
+        -- Tell the owner (slimta.queue's batches) right away that this
+        -- message was delivered to every recipient.
+        pcall(done, message, response)
+    end
+end
+
 ---------------------------------------------------------------------------
 -- One mail transaction. Returns normally when the message got its
--- response; raises on connection-level failures.
+-- response (or, with next_follows on a pipelining server, once its
+-- contents are queued: self.pending); raises on connection-level failures.
 
-function session:transaction(item)
+function session:transaction(item, next_follows)
     local conn = self.conn
     local client = conn.client
     local message = item.message
@@ -489,6 +515,7 @@ function session:transaction(item)
         and rawget(contents, "raw_data") or tostring(contents)
 
     if conn.need_rset then
+        self:settle_pending()
         self:step("command")
         local r = check(client:rset())
         if not is2xx(r) then
@@ -542,7 +569,10 @@ function session:transaction(item)
     end
 
     self:step("command")
-    local datar = check(client:data())
+    local datar = client:data()
+    -- the previous contents' reply came with this batch
+    self:settle_pending()
+    check(datar)
     if pipelined then
         check(mail)
         if mail.code == "421" then
@@ -576,18 +606,53 @@ function session:transaction(item)
 
     item.sent_data = true
     self:step("data")
-    local final = check(client:send_data(data))
-    set_response(response, final.code, final.message)
-    if failures[1] then
-        -- Partial success: the refused recipients keep their own replies
-        -- (see slimta.routing.dispatch for how they are re-queued/bounced).
-        response.rcpt_failures = failures
+    if pipelined and next_follows then
+        -- The next transaction's commands go out with these contents and
+        -- this reply comes back with theirs (see settle_pending).
+        self.pending = {item = item, reply = client:send_data_pipelined(data), failures = failures}
+        return
     end
-    if final.code == "421" then
-        conn.broken = true
-        error({final.code, final.message, connection = true, answered = true}, 0)
+    finish_data(self, item, check(client:send_data(data)), failures)
+end
+
+-- settle_pending handles the final reply of the contents sent with
+-- send_data_pipelined, received by the batch that just ended. A 421 there
+-- ends the connection before the current transaction's contents were sent
+-- (early: it may be retried on a fresh connection).
+function session:settle_pending()
+    local p = self.pending
+    if not p then
+        return
     end
-    conn.delivered = (conn.delivered or 0) + 1
+    if p.reply.code == nil then
+        self:step("data")
+        self.client:recv_batch()
+    end
+    self.pending = nil
+    local ok, err = pcall(finish_data, self, p.item, check(p.reply), p.failures)
+    if not ok then
+        if type(err) == "table" and err.answered then
+            err.answered, err.early = nil, true
+        end
+        error(err, 0)
+    end
+end
+
+-- fail_pending gives a pipelined message whose final reply never came the
+-- failure that ended the connection (its outcome is unknown: temporary).
+function session:fail_pending(err)
+    local p = self.pending
+    self.pending = nil
+    if not p then
+        return
+    end
+    if p.reply.code ~= nil and pcall(finish_data, self, p.item, p.reply, p.failures) then
+        return
+    end
+    local r = p.item.response
+    if r.code == nil or r.code == "" then
+        set_response(r, describe(err, self.host))
+    end
 end
 
 ---------------------------------------------------------------------------
@@ -613,10 +678,20 @@ function session:deliver_all()
                 end
                 local conn = self.conn
                 local used = conn.reused or (conn.transactions or 0) > 0
-                local ok, err = pcall(self.transaction, self, item)
+                local follows = false
+                for j = index + 1, #self.items do
+                    local rj = self.items[j].response
+                    if rj.code == nil or rj.code == "" then
+                        follows = true
+                        break
+                    end
+                end
+                local ok, err = pcall(self.transaction, self, item,
+                    follows and conn.transactions + 1 < relayer.max_per_connection)
                 if ok then
                     break
                 end
+                self:fail_pending(err)
                 conn.broken = true
                 self:drop_connection(false)
                 if type(err) == "table" and err.answered then
@@ -649,6 +724,16 @@ function session:deliver_all()
             end
         end
     end
+    if self.pending then
+        local ok, err = pcall(self.settle_pending, self)
+        if not ok then
+            self:fail_pending(err)
+            if self.conn then
+                self.conn.broken = true
+            end
+            self:drop_connection(false)
+        end
+    end
 end
 
 function session:relay_all()
@@ -658,6 +743,9 @@ function session:relay_all()
     end
     local slot = acquire_slot(self)
     local ok, err = pcall(self.deliver_all, self)
+    if not ok then
+        self:fail_pending(err)
+    end
     local conn = self.conn
     if ok and conn and not conn.broken and self.relayer.reuse_idle > 0
             and conn.transactions < self.relayer.max_per_connection then
