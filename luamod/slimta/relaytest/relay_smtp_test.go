@@ -413,3 +413,51 @@ func TestRelaySMTPTrustRawData(t *testing.T) {
 	assert.Equal(t, crlf, string(msgs[0].Data))
 	assert.Equal(t, "Subject: two\r\n\r\nbody two\r\n", string(msgs[1].Data))
 }
+
+// Several messages to one destination share a pipelined session: each
+// message's contents go out with the next one's MAIL/RCPT/DATA, and every
+// final reply (including refusals and a 421 that ends the connection) is
+// still given to its own message.
+func TestRelaySMTPPipelinedFinalReplies(t *testing.T) {
+	srv := peers.StartServer(t)
+	srv.OnData(func(m *peers.Message) error {
+		switch m.From {
+		case "temp@x.test":
+			return peers.Reply(451, "4.3.0 try later")
+		case "perm@x.test":
+			return peers.Reply(554, "5.6.0 rejected")
+		case "bye@x.test":
+			return peers.Reply(421, "4.3.2 shutting down")
+		}
+		return nil
+	})
+	runLua(t, `
+		local h = require "relayhelp"
+		h.run(function ()
+			local relayer = slimta.relay.smtp.new("relay.test")
+			local senders = {"ok1@x.test", "temp@x.test", "ok2@x.test", "perm@x.test",
+				"ok3@x.test", "bye@x.test", "ok4@x.test"}
+			local msgs, done = {}, {}
+			for i, s in ipairs(senders) do
+				msgs[i] = h.message(s, {"r@y.test"}, "Subject: " .. i .. "\r\n\r\nbody\r\n", "127.0.0.1", PORT, "SMTP")
+				msgs[i].relay_done = function (m, r)
+					done[#done + 1] = i
+				end
+			end
+			local rs = h.relay({SMTP = relayer}, msgs)
+			local codes = {}
+			for i, r in ipairs(rs) do
+				codes[i] = r.code
+			end
+			assert(table.concat(codes, " ") == "250 451 250 554 250 421 250", table.concat(codes, " "))
+			assert(table.concat(done, " ") == "1 3 5 7", table.concat(done, " "))
+		end)
+	`, map[string]any{"PORT": srv.Port})
+	var got []string
+	for _, m := range srv.Messages() {
+		got = append(got, m.From)
+	}
+	assert.Equal(t, []string{"ok1@x.test", "ok2@x.test", "ok3@x.test", "ok4@x.test"}, got)
+	total, _ := srv.Connections()
+	assert.Equal(t, 2, total, "a new connection after the 421")
+}
