@@ -11,7 +11,6 @@ package kernel
 import (
 	"context"
 	"io"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -111,23 +110,6 @@ type Kernel struct {
 	mu     sync.Mutex
 	ready  []event
 	notify chan struct{}
-
-	// Fast resume (see tryFastResume): while the scheduler is parked in
-	// its poll with nothing else to do, a thread whose wait completes takes
-	// the baton itself instead of going through the scheduler goroutine.
-	// All four fields are guarded by mu.
-	polling    bool    // scheduler parked in poll, nobody holds the baton
-	owner      *Thread // thread running on the fast path
-	wantBaton  bool    // scheduler woke up and waits for owner to yield
-	handoff    bool    // owner gave the baton up and is sending its report
-	ownerYield chan ownerMsg
-	idleCur    *Thread     // w.cur to restore when the owner yields
-	idleCT     *lua.LState // G.CurrentThread to restore likewise
-}
-
-type ownerMsg struct {
-	t *Thread
-	y yieldMsg
 }
 
 // world is per Lua universe (one lua.Global): which thread holds the baton,
@@ -211,8 +193,6 @@ func New(L *lua.LState, entry, handler lua.LValue) *Kernel {
 		back:    make(chan yieldMsg),
 		exitc:   make(chan struct{}),
 		notify:  make(chan struct{}, 1),
-
-		ownerYield: make(chan ownerMsg),
 	}
 	if handler == lua.LNil {
 		k.handler = nil
@@ -350,10 +330,10 @@ func (t *Thread) run() {
 		if !ok {
 			ae = &lua.ApiError{Type: lua.ApiErrorRun, Object: lua.LString(err.Error())}
 		}
-		k.yieldBack(t, yieldMsg{kind: yFailed, err: ae, trace: ae.StackTrace})
+		k.back <- yieldMsg{kind: yFailed, err: ae, trace: ae.StackTrace}
 		return
 	}
-	k.yieldBack(t, yieldMsg{kind: yDone})
+	k.back <- yieldMsg{kind: yDone}
 }
 
 // Thread goroutines are pooled: a goroutine whose thread finished waits a
@@ -418,7 +398,7 @@ func ReleaseIdleWorkers() {
 // yieldToScheduler gives the baton back and waits to be resumed. If the
 // scheduler kills the thread meanwhile, the goroutine ends here.
 func (t *Thread) yieldToScheduler(L *lua.LState, kind yieldKind) wakeMsg {
-	t.k.yieldBack(t, yieldMsg{kind: kind})
+	t.k.back <- yieldMsg{kind: kind}
 	msg := <-t.wake
 	if msg.kill {
 		t.k.w.park(L, -1) // the scheduler waits in awaitExit meanwhile
@@ -463,14 +443,9 @@ func Block(L *lua.LState, wait func(cancel <-chan struct{}), abort func()) {
 	t.state = stSuspended
 	k.blocked++
 	cancel := t.cancel
-	k.yieldBack(t, yieldMsg{kind: yBlocked})
+	k.back <- yieldMsg{kind: yBlocked}
 	// No baton from here until the scheduler resumes us.
 	wait(cancel)
-	if k.tryFastResume(t) {
-		w.park(L, -1)
-		L.G.CurrentThread = savedCT
-		return
-	}
 	k.post(event{t: t})
 	msg := <-t.wake
 	if msg.kill {
@@ -509,73 +484,6 @@ func Sleep(L *lua.LState, d time.Duration) bool {
 		}
 	}, nil)
 	return ok
-}
-
-// FastResume enables the scheduler bypass of tryFastResume. It is opt-in
-// (SLIMTA_FAST_RESUME=1): under smtp-source load it measured within noise
-// of the scheduler path, so the simpler path stays the default.
-var FastResume = os.Getenv("SLIMTA_FAST_RESUME") == "1"
-
-// tryFastResume is called by a thread whose wait just completed, without
-// the baton. If the scheduler is parked in its poll with nothing queued,
-// nobody holds the baton: the thread takes it and goes on running, saving
-// the two goroutine switches through the scheduler (one per message in an
-// SMTP session). It reports whether it took the baton.
-func (k *Kernel) tryFastResume(t *Thread) bool {
-	if !FastResume {
-		return false
-	}
-	k.mu.Lock()
-	// While polling is true nobody holds the baton, so t.state and
-	// t.cancel are stable (only baton holders kill threads).
-	ok := k.polling && k.owner == nil && !k.wantBaton && len(k.ready) == 0 &&
-		t.state == stSuspended && !Cancelled(t.cancel)
-	if ok {
-		k.polling = false
-		k.owner = t
-	}
-	k.mu.Unlock()
-	if !ok {
-		return false
-	}
-	k.blocked--
-	t.state = stRunning
-	k.w.cur = t
-	return true
-}
-
-// yieldBack gives the baton back after the thread blocked, paused, ended
-// or failed. A thread on the fast path returns it to the parked scheduler
-// silently when it only blocked and nothing needs scheduling; otherwise
-// the scheduler gets the report it would have got from resume.
-func (k *Kernel) yieldBack(t *Thread, y yieldMsg) {
-	k.mu.Lock()
-	if k.owner != t {
-		k.mu.Unlock()
-		k.back <- y
-		return
-	}
-	k.owner = nil
-	if y.kind == yBlocked && !k.wantBaton && len(k.ready) == 0 && len(k.runq) == 0 && !k.hasSatisfiedWaiter() {
-		k.w.cur = k.idleCur
-		t.co.G.CurrentThread = k.idleCT
-		k.polling = true
-		k.mu.Unlock()
-		return
-	}
-	k.wantBaton = false
-	k.handoff = true
-	k.mu.Unlock()
-	k.ownerYield <- ownerMsg{t, y}
-}
-
-func (k *Kernel) hasSatisfiedWaiter() bool {
-	for _, t := range k.waitq {
-		if len(t.awaiting) == 0 {
-			return true
-		}
-	}
-	return false
 }
 
 func (k *Kernel) post(e event) {
@@ -755,7 +663,7 @@ func Kill(L *lua.LState, t *Thread) {
 	if t == k.w.cur && t.state == stRunning {
 		k.remove(t, stKilled)
 		t.exiting = true
-		k.yieldBack(t, yieldMsg{kind: yExited})
+		k.back <- yieldMsg{kind: yExited}
 		runtime.Goexit()
 	}
 	k.kill(t)
@@ -898,11 +806,15 @@ func (k *Kernel) LoopOnce(L *lua.LState, noblock bool) bool {
 		if noblock {
 			return true
 		}
-		if done, raise := k.park(L); done {
-			if raise != nil {
-				L.Error(raise, 0)
-			}
-			return true
+		var ctxDone <-chan struct{}
+		if k.w.ctx != nil {
+			ctxDone = k.w.ctx.Done()
+		}
+		select {
+		case <-k.notify:
+		case <-ctxDone:
+			k.Shutdown(L)
+			L.RaiseError("kernel stopped: %v", context.Cause(k.w.ctx))
 		}
 	}
 	k.mu.Lock()
@@ -939,67 +851,6 @@ func (k *Kernel) LoopOnce(L *lua.LState, noblock bool) bool {
 		L.Error(raise, 0)
 	}
 	return true
-}
-
-// park waits in the poll for events. Meanwhile threads may run on the
-// fast path (tryFastResume). It returns done=true when a fast-path thread
-// handed the baton back with a report, which was processed instead of
-// events (raise: an error to propagate from loop).
-func (k *Kernel) park(L *lua.LState) (done bool, raise lua.LValue) {
-	var ctxDone <-chan struct{}
-	if k.w.ctx != nil {
-		ctxDone = k.w.ctx.Done()
-	}
-	k.mu.Lock()
-	k.idleCur = k.w.cur
-	k.idleCT = L.G.CurrentThread
-	k.polling = true
-	k.mu.Unlock()
-	cancelled := false
-	for {
-		select {
-		case om := <-k.ownerYield:
-			return true, k.ownerReturned(L, om)
-		case <-k.notify:
-		case <-ctxDone:
-			cancelled = true
-			ctxDone = nil
-		}
-		k.mu.Lock()
-		if k.owner != nil || k.handoff {
-			// A thread runs on the fast path: wait for its turn to end.
-			k.wantBaton = true
-			k.mu.Unlock()
-			om := <-k.ownerYield
-			if r := k.ownerReturned(L, om); r != nil || !cancelled {
-				return true, r
-			}
-			k.mu.Lock()
-		}
-		k.polling = false
-		k.mu.Unlock()
-		if cancelled {
-			k.Shutdown(L)
-			L.RaiseError("kernel stopped: %v", context.Cause(k.w.ctx))
-		}
-		return false, nil
-	}
-}
-
-// ownerReturned processes what a fast-path thread reported when it gave the
-// baton back (polling is already off: yieldBack cleared owner).
-func (k *Kernel) ownerReturned(L *lua.LState, om ownerMsg) lua.LValue {
-	k.mu.Lock()
-	k.polling = false
-	k.wantBaton = false
-	k.handoff = false
-	k.mu.Unlock()
-	k.w.cur = k.idleCur
-	L.G.CurrentThread = k.idleCT
-	if e, raise := k.after(L, om.t, om.y); raise {
-		return e
-	}
-	return nil
 }
 
 // requeue puts unprocessed events back in front, so that a loop() called
