@@ -4,8 +4,6 @@ import (
 	"math"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -297,35 +295,10 @@ func objectFD(L *lua.LState, v lua.LValue) (lua.LNumber, bool) {
 	return n, ok && n >= 0
 }
 
-var signalNames = map[string]syscall.Signal{
-	"SIGHUP": syscall.SIGHUP, "SIGINT": syscall.SIGINT, "SIGQUIT": syscall.SIGQUIT,
-	"SIGILL": syscall.SIGILL, "SIGABRT": syscall.SIGABRT, "SIGFPE": syscall.SIGFPE,
-	"SIGKILL": syscall.SIGKILL, "SIGSEGV": syscall.SIGSEGV, "SIGPIPE": syscall.SIGPIPE,
-	"SIGALRM": syscall.SIGALRM, "SIGTERM": syscall.SIGTERM, "SIGUSR1": syscall.SIGUSR1,
-	"SIGUSR2": syscall.SIGUSR2, "SIGCHLD": syscall.SIGCHLD, "SIGCONT": syscall.SIGCONT,
-	"SIGSTOP": syscall.SIGSTOP, "SIGTSTP": syscall.SIGTSTP, "SIGTTIN": syscall.SIGTTIN,
-	"SIGTTOU": syscall.SIGTTOU,
-}
-
 // CheckSignal reads a signal given as a number or a name, as sigwait and
 // exec's kill accept it.
 func CheckSignal(L *lua.LState, n int, fname string) syscall.Signal {
-	switch v := L.Get(n).(type) {
-	case lua.LNumber:
-		if v > 0 && v < 65 {
-			return syscall.Signal(int(v))
-		}
-	case lua.LString:
-		if s, ok := signalNames[strings.ToUpper(string(v))]; ok {
-			return s
-		}
-		// A numeric string is a number, as lua_isnumber sees it.
-		if f, err := strconv.ParseFloat(strings.TrimSpace(string(v)), 64); err == nil && f >= 1 && f < 65 {
-			return syscall.Signal(int(f))
-		}
-	}
-	luaarg.ArgError(L, n, fname, "Invalid signal.")
-	return 0
+	return luaarg.CheckSignal(L, n, fname)
 }
 
 func threadSigwait(L *lua.LState) int {

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"os"
 	osexec "os/exec"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -372,37 +370,18 @@ func procWait(L *lua.LState) int {
 	return 2
 }
 
-// signalNames is the table ratchet.thread.sigwait also accepts (a copy:
-// importing luamod/ratchet from here would be an import cycle).
-var signalNames = map[string]syscall.Signal{
-	"SIGHUP": syscall.SIGHUP, "SIGINT": syscall.SIGINT, "SIGQUIT": syscall.SIGQUIT,
-	"SIGILL": syscall.SIGILL, "SIGABRT": syscall.SIGABRT, "SIGFPE": syscall.SIGFPE,
-	"SIGKILL": syscall.SIGKILL, "SIGSEGV": syscall.SIGSEGV, "SIGPIPE": syscall.SIGPIPE,
-	"SIGALRM": syscall.SIGALRM, "SIGTERM": syscall.SIGTERM, "SIGUSR1": syscall.SIGUSR1,
-	"SIGUSR2": syscall.SIGUSR2, "SIGCHLD": syscall.SIGCHLD, "SIGCONT": syscall.SIGCONT,
-	"SIGSTOP": syscall.SIGSTOP, "SIGTSTP": syscall.SIGTSTP, "SIGTTIN": syscall.SIGTTIN,
-	"SIGTTOU": syscall.SIGTTOU,
-}
-
+// checkSignal is luaarg.CheckSignal with kill's default (SIGTERM) and its
+// stricter rule for numbers (a fraction is not a signal).
 func checkSignal(L *lua.LState, n int, fname string) syscall.Signal {
 	switch v := L.Get(n).(type) {
 	case *lua.LNilType:
 		return syscall.SIGTERM
 	case lua.LNumber:
-		if v > 0 && v < 65 && float64(v) == float64(int(v)) {
-			return syscall.Signal(int(v))
-		}
-	case lua.LString:
-		if s, ok := signalNames[strings.ToUpper(string(v))]; ok {
-			return s
-		}
-		// A numeric string is a number, as lua_isnumber sees it.
-		if f, err := strconv.ParseFloat(strings.TrimSpace(string(v)), 64); err == nil && f >= 1 && f < 65 {
-			return syscall.Signal(int(f))
+		if float64(v) != float64(int(v)) {
+			luaarg.ArgError(L, n, fname, "Invalid signal.")
 		}
 	}
-	luaarg.ArgError(L, n, fname, "Invalid signal.")
-	return 0
+	return luaarg.CheckSignal(L, n, fname)
 }
 
 func procKill(L *lua.LState) int {
