@@ -47,6 +47,7 @@ const (
 )
 
 type yieldMsg struct {
+	t     *Thread // the thread giving the baton back (see handOff)
 	kind  yieldKind
 	err   *lua.ApiError
 	trace string
@@ -104,8 +105,11 @@ type Kernel struct {
 	blocked int // threads inside Block: pending wake-up sources
 	alarms  int // armed alarms: pending wake-up sources
 	brk     bool
-	back    chan yieldMsg
-	exitc   chan struct{}
+	// draining: loop_once is in step 1 (running the run queue), where a
+	// suspending thread may hand the baton to the next queued one itself.
+	draining bool
+	back     chan yieldMsg
+	exitc    chan struct{}
 
 	mu     sync.Mutex
 	ready  []event
@@ -330,10 +334,10 @@ func (t *Thread) run() {
 		if !ok {
 			ae = &lua.ApiError{Type: lua.ApiErrorRun, Object: lua.LString(err.Error())}
 		}
-		k.back <- yieldMsg{kind: yFailed, err: ae, trace: ae.StackTrace}
+		k.back <- yieldMsg{t: t, kind: yFailed, err: ae, trace: ae.StackTrace}
 		return
 	}
-	k.back <- yieldMsg{kind: yDone}
+	k.back <- yieldMsg{t: t, kind: yDone}
 }
 
 // Thread goroutines are pooled: a goroutine whose thread finished waits a
@@ -395,10 +399,13 @@ func ReleaseIdleWorkers() {
 	}
 }
 
-// yieldToScheduler gives the baton back and waits to be resumed. If the
-// scheduler kills the thread meanwhile, the goroutine ends here.
+// yieldToScheduler gives the baton away (to the next queued thread, else
+// back to the scheduler) and waits to be resumed. If the thread is killed
+// meanwhile, the goroutine ends here.
 func (t *Thread) yieldToScheduler(L *lua.LState, kind yieldKind) wakeMsg {
-	t.k.back <- yieldMsg{kind: kind}
+	if !t.k.handOff() {
+		t.k.back <- yieldMsg{t: t, kind: kind}
+	}
 	msg := <-t.wake
 	if msg.kill {
 		t.k.w.park(L, -1) // the scheduler waits in awaitExit meanwhile
@@ -443,7 +450,9 @@ func Block(L *lua.LState, wait func(cancel <-chan struct{}), abort func()) {
 	t.state = stSuspended
 	k.blocked++
 	cancel := t.cancel
-	k.back <- yieldMsg{kind: yBlocked}
+	if !k.handOff() {
+		k.back <- yieldMsg{t: t, kind: yBlocked}
+	}
 	// No baton from here until the scheduler resumes us.
 	wait(cancel)
 	k.post(event{t: t})
@@ -663,7 +672,7 @@ func Kill(L *lua.LState, t *Thread) {
 	if t == k.w.cur && t.state == stRunning {
 		k.remove(t, stKilled)
 		t.exiting = true
-		k.back <- yieldMsg{kind: yExited}
+		k.back <- yieldMsg{t: t, kind: yExited}
 		runtime.Goexit()
 	}
 	k.kill(t)
@@ -696,7 +705,44 @@ func (k *Kernel) kill(t *Thread) {
 // that no two goroutines touch Lua state at once.
 func (k *Kernel) awaitExit() { <-k.exitc }
 
-// resume hands the baton to t and waits until it gives it back.
+// handOff is called by the thread holding the baton as it suspends
+// itself: when another thread of its kernel is queued, the baton goes to
+// it directly, as the scheduler would have done next (the queue is FIFO),
+// but without the round trip through the scheduler's goroutine. Each
+// goroutine hand-off readies a goroutine, and on a multi-core machine
+// every one also wakes an idle OS thread; a local bus request and its
+// response then cost two hand-offs instead of four. The scheduler sees
+// the chain end when some thread gives the baton back to it (yieldMsg.t
+// says which). It reports false when nothing is queued, and outside step 1
+// of loop_once: threads resumed by a poll must not start queued threads
+// before the poll's other threads have run (spec 1.3 step 4).
+func (k *Kernel) handOff() bool {
+	if !k.draining {
+		return false
+	}
+	for len(k.runq) > 0 {
+		next := k.runq[0]
+		k.runq[0] = nil
+		k.runq = k.runq[1:]
+		if next.state != stQueued {
+			continue
+		}
+		vals := next.pauseVals
+		next.pauseVals = nil
+		k.w.cur = next
+		next.state = stRunning
+		if !next.gor {
+			next.gor = true
+			startWorker(next)
+		}
+		next.wake <- wakeMsg{vals: vals}
+		return true
+	}
+	return false
+}
+
+// resume hands the baton to t and waits until a thread gives it back (t,
+// or the last thread of a hand-off chain started by t: see handOff).
 func (k *Kernel) resume(L *lua.LState, t *Thread, msg wakeMsg) yieldMsg {
 	w := k.w
 	prev := w.cur
@@ -751,6 +797,8 @@ func (k *Kernel) report(L *lua.LState, errv lua.LValue, t *Thread) (lua.LValue, 
 func (k *Kernel) LoopOnce(L *lua.LState, noblock bool) bool {
 	// 1. Run queue, FIFO, including threads appended while draining.
 	ran := false
+	k.draining = true
+	defer func() { k.draining = false }() // also when a thread error escapes
 	for len(k.runq) > 0 {
 		t := k.runq[0]
 		k.runq = k.runq[1:]
@@ -761,10 +809,11 @@ func (k *Kernel) LoopOnce(L *lua.LState, noblock bool) bool {
 		t.pauseVals = nil
 		ran = true
 		y := k.resume(L, t, wakeMsg{vals: vals})
-		if e, raise := k.after(L, t, y); raise {
+		if e, raise := k.after(L, y.t, y); raise {
 			L.Error(e, 0)
 		}
 	}
+	k.draining = false
 	if ran {
 		return true
 	}
@@ -785,7 +834,7 @@ func (k *Kernel) LoopOnce(L *lua.LState, noblock bool) bool {
 			}
 			t.awaiting = nil
 			y := k.resume(L, t, wakeMsg{})
-			if e, raise := k.after(L, t, y); raise {
+			if e, raise := k.after(L, y.t, y); raise {
 				L.Error(e, 0)
 			}
 		}
@@ -841,7 +890,7 @@ func (k *Kernel) LoopOnce(L *lua.LState, noblock bool) bool {
 		}
 		k.blocked--
 		y := k.resume(L, t, wakeMsg{})
-		if e, r := k.after(L, t, y); r {
+		if e, r := k.after(L, y.t, y); r {
 			raise = e
 			k.requeue(evs[i+1:])
 			break

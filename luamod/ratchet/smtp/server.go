@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/slimta-lua/slimta-lua/internal/ltable"
 	"github.com/slimta-lua/slimta-lua/internal/pcallfix"
 	"github.com/slimta-lua/slimta-lua/kernel"
 	"github.com/slimta-lua/slimta-lua/luamod/ratchet/socket"
@@ -97,6 +98,7 @@ type session struct {
 
 	ehloAs    string
 	hasEhlo   bool
+	esmtp     bool // an EHLO (not HELO) was accepted since the start or TLS
 	haveMail  bool
 	rcpts     int
 	usingTLS  bool
@@ -105,12 +107,29 @@ type session struct {
 	quit      bool
 	data      DataReader
 
+	// The envelope accepted so far (MAIL/RCPT replies of 250), handed to
+	// HAVE_DATA so that handlers need no MAIL/RCPT hooks (which would force
+	// those commands online) just to remember it.
+	sender     lua.LValue
+	recipients []lua.LValue
+	// DATA was answered 354 online; the next offline stretch reads the
+	// message without the baton.
+	readPending bool
+
 	// Fields last written to the Lua object (synced before hooks run).
 	synced struct {
 		ehloAs        string
 		hasEhlo, mail bool
 		rcpt, tls     bool
+		esmtp         bool
 	}
+
+	// EHLO extension lines read at the start of a stretch, so that a
+	// session's first EHLO can be answered offline (the keyword table is
+	// Lua data, readable only with the baton). Taken only before the first
+	// accepted EHLO/HELO, where clients send it.
+	extSnap   string
+	extSnapOK bool
 
 	offline  bool
 	snap     [numHooks]bool
@@ -184,6 +203,10 @@ func (s *session) syncState() {
 		s.self.RawSetString("using_tls", luaBool(s.usingTLS))
 		y.tls = s.usingTLS
 	}
+	if s.esmtp != y.esmtp {
+		s.self.RawSetString("esmtp", luaBool(s.esmtp))
+		y.esmtp = s.esmtp
+	}
 }
 
 func luaBool(b bool) lua.LValue {
@@ -203,12 +226,12 @@ func (s *session) callHook(name string, r *reply, args ...lua.LValue) {
 	}
 	s.syncState()
 	L := s.L
-	t := L.CreateTable(0, 3)
-	t.RawSetString("code", lua.LString(r.code))
-	t.RawSetString("message", lua.LString(r.message))
+	t := L.CreateTable(0, 0)
+	var esc lua.LValue = lua.LNil
 	if r.esc != "" {
-		t.RawSetString("enhanced_status_code", lua.LString(r.esc))
+		esc = lua.LString(r.esc)
 	}
+	ltable.Fill(t, replyKeys, []lua.LValue{lua.LString(r.code), lua.LString(r.message), esc})
 	L.Push(fn)
 	L.Push(s.handlers)
 	L.Push(t)
@@ -218,6 +241,8 @@ func (s *session) callHook(name string, r *reply, args ...lua.LValue) {
 	L.Call(2+len(args), 0)
 	readReply(t, r)
 }
+
+var replyKeys = ltable.Keys("code", "message", "enhanced_status_code")
 
 func readReply(t *lua.LTable, r *reply) {
 	if c := t.RawGetString("code"); c != lua.LNil {
@@ -258,7 +283,14 @@ func (s *session) sendPlain(r reply) {
 
 // maybeFlush writes queued replies unless more pipelined commands are
 // already waiting (RFC 2920: replies to a pipelined group may be batched).
+// Online, a reply that the next offline stretch can write is left queued:
+// that stretch flushes before it reads, without holding the baton, so the
+// write system call (costly on loopback, where it runs the receiver's TCP
+// path) no longer delays every other Lua thread.
 func (s *session) maybeFlush() {
+	if !s.offline && !s.quit && s.io.CanOffline() && s.io.Pending() <= FlushThreshold {
+		return
+	}
 	if s.io.Pending() > FlushThreshold || !s.io.HasLine() {
 		_ = s.io.Flush(s.L) // offline failures are sticky in io.err
 	}
@@ -281,6 +313,9 @@ func (s *session) countError() {
 func (s *session) resetTransaction() {
 	s.haveMail = false
 	s.rcpts = 0
+	s.sender = nil
+	clear(s.recipients)
+	s.recipients = s.recipients[:0]
 }
 
 // extTable returns the extensions object's keyword table. Online only.
@@ -375,6 +410,10 @@ func (s *session) stretch() {
 		s.snap[i] = s.hook(hookIDNames[i]) != nil
 	}
 	s.sizeLim, s.sizeAdv = s.sizeLimit()
+	s.extSnapOK = !s.hasEhlo && !s.snap[hEHLO]
+	if s.extSnapOK {
+		s.extSnap = strings.Join(ExtensionLines(s.extTable()), "\r\n")
+	}
 	io := s.io
 	_ = io.raw.BlockOn(s.L, func(w *socket.Waiter) error {
 		io.BeginOffline(w)
@@ -388,6 +427,13 @@ func (s *session) stretch() {
 				io.EndOffline()
 			}
 		}()
+		if s.readPending {
+			s.readPending = false
+			s.readData()
+			if io.err != nil {
+				s.pend = pendErr
+			}
+		}
 		for !s.quit && s.pend == pendNone {
 			line, err := io.ReadLine(s.L, MaxCommandLine)
 			switch err {
@@ -409,6 +455,8 @@ func (s *session) stretch() {
 // offlineOK reports whether verb can be handled without running Lua.
 func (s *session) offlineOK(verb []byte) bool {
 	switch string(verb) {
+	case "EHLO":
+		return s.extSnapOK
 	case "HELO":
 		return !s.snap[hEHLO]
 	case "MAIL":
@@ -516,6 +564,7 @@ func (s *session) ehlo(arg []byte, helo bool) {
 			s.ehloAs = string(arg)
 		}
 		if !helo {
+			s.esmtp = true
 			r.message = s.appendExtensions(r.message)
 		}
 	} else if len(arg) == 0 {
@@ -567,6 +616,13 @@ func ExtensionLines(t *lua.LTable) []string {
 }
 
 func (s *session) appendExtensions(msg string) string {
+	if s.offline {
+		s.extSnapOK = false // one use: the snapshot predates this EHLO
+		if s.extSnap == "" {
+			return msg
+		}
+		return msg + "\r\n" + s.extSnap
+	}
 	lines := ExtensionLines(s.extTable())
 	if len(lines) == 0 {
 		return msg
@@ -609,6 +665,12 @@ func (s *session) mail(arg []byte) {
 	if r.code == "250" {
 		s.haveMail = true
 		s.rcpts = 0
+		s.sender = lua.LNil
+		if ok {
+			s.sender = lua.LString(p.Addr)
+		}
+		clear(s.recipients)
+		s.recipients = s.recipients[:0]
 	} else if failed {
 		s.countError()
 	}
@@ -640,6 +702,11 @@ func (s *session) rcpt(arg []byte) {
 	}
 	if r.code == "250" && s.haveMail {
 		s.rcpts++
+		var addr lua.LValue = lua.LNil
+		if ok {
+			addr = lua.LString(p.Addr)
+		}
+		s.recipients = append(s.recipients, addr)
 	} else if failed {
 		s.countError()
 	}
@@ -667,9 +734,19 @@ func (s *session) dataCmd(arg []byte) {
 		}
 		return
 	}
+	if !s.offline && s.io.CanOffline() {
+		s.readPending = true // read by the next stretch, without the baton
+		return
+	}
 	if s.io.Flush(s.L) != nil {
 		return
 	}
+	s.readData()
+}
+
+// readData reads the message after a 354 and answers it (HAVE_DATA runs
+// online: offline, the stretch ends with pendData).
+func (s *session) readData() {
 	limit := DataHardLimit
 	if lim, _ := s.sizeLimit(); lim >= 0 && lim < limit {
 		limit = lim
@@ -710,7 +787,15 @@ func (s *session) finishData() {
 			dataV = lua.LString(d.Data())
 		}
 		d.release()
-		s.callHook("HAVE_DATA", &r, dataV, errV)
+		sender := s.sender
+		if sender == nil {
+			sender = lua.LNil
+		}
+		rcpts := L.CreateTable(len(s.recipients), 0)
+		for _, a := range s.recipients {
+			rcpts.Append(a)
+		}
+		s.callHook("HAVE_DATA", &r, dataV, errV, sender, rcpts)
 	} else {
 		d.release()
 	}
@@ -760,6 +845,7 @@ func (s *session) encrypt() {
 	}
 	callMethod1(L, enc, "server_handshake")
 	s.usingTLS = true
+	s.esmtp = false
 	s.syncState()
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"strings"
 
+	"github.com/slimta-lua/slimta-lua/internal/ltable"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -24,6 +25,8 @@ func openMessageNative(L *lua.LState) int {
 	L.Push(newModule(L, map[string]lua.LGFunction{
 		"contents_new":    contentsNewFactory,
 		"contents_string": contentsStringFactory,
+		"message_builder": messageBuilderFactory,
+		"response_new":    responseNewFactory,
 		"parse_xml":       parseXMLTree,
 		"escape_text":     escapeText,
 		"escape_attr":     escapeAttr,
@@ -320,7 +323,7 @@ func contentsNewFactory(L *lua.LState) int {
 		luaNew:    L.CheckFunction(3),
 		names:     map[string]*nameBox{},
 	}
-	L.Push(L.NewFunction(func(L *lua.LState) int {
+	fn := L.NewFunction(func(L *lua.LState) int {
 		var data string
 		switch v := L.Get(1).(type) {
 		case lua.LString:
@@ -336,7 +339,9 @@ func contentsNewFactory(L *lua.LState) int {
 		}
 		L.Push(f.newContents(L, data))
 		return 1
-	}))
+	})
+	factoriesOf(L)[fn] = f
+	L.Push(fn)
 	return 1
 }
 
@@ -364,51 +369,55 @@ func canonicalField(raw, name, value string) bool {
 // typical message needs one or two instead of one per field.
 func (f *contentsFactory) newContents(L *lua.LState, data string) *lua.LTable {
 	d := hdrData(data)
-	self := L.CreateTable(0, 10)
-	self.RawSetString("orig_data", lua.LString(data))
-	self.RawSetString("size", lua.LNumber(len(data)))
+	var v [numContentsKeys]lua.LValue
+	v[cOrigData] = lua.LString(data)
+	v[cSize] = lua.LNumber(len(data))
+	self := L.CreateTable(0, 0)
 
 	if lead, ok := d.leadEnd(); ok {
 		// A blank first line: no header fields at all.
-		headers := L.NewTable()
-		L.SetMetatable(headers, f.headersMT)
-		self.RawSetString("headers", headers)
-		self.RawSetString("header_stack", L.NewTable())
-		self.RawSetString("headers_end", lua.LNumber(1))
-		self.RawSetString("contents_start", lua.LNumber(lead))
-		self.RawSetString("_lead", lua.LString(d.sub(1, lead-1)))
-		self.RawSetString("_body", lua.LString(d.sub(lead, len(d))))
-		L.SetMetatable(self, f.class)
+		headers := L.CreateTable(0, 0)
+		headers.Metatable = f.headersMT
+		v[cHeaders] = headers
+		v[cHeaderStack] = L.CreateTable(0, 0)
+		v[cHeadersEnd] = lua.LNumber(1)
+		v[cContentsStart] = lua.LNumber(lead)
+		v[cLead] = lua.LString(d.sub(1, lead-1))
+		v[cBody] = lua.LString(d.sub(lead, len(d)))
+		ltable.Fill(self, contentsKeys, v[:])
+		self.Metatable = f.class
 		return self
 	}
 
 	p := &hdrParsed{lower: func(name string) string { return f.box(name).lower }}
 	if headersEnd, contentsStart, ok := d.findBlankLine(); ok {
-		self.RawSetString("headers_end", lua.LNumber(headersEnd))
-		self.RawSetString("contents_start", lua.LNumber(contentsStart))
+		v[cHeadersEnd] = lua.LNumber(headersEnd)
+		v[cContentsStart] = lua.LNumber(contentsStart)
 		d.parseFields(p, headersEnd-1, false)
-		self.RawSetString("_body", lua.LString(d.sub(contentsStart, len(d))))
+		v[cBody] = lua.LString(d.sub(contentsStart, len(d)))
 	} else {
 		// No blank line: the leading run of field lines is the header
 		// block, the rest is the body, with no separator.
 		stop := d.parseFields(p, len(d), true)
 		if stop > 1 {
-			self.RawSetString("headers_end", lua.LNumber(stop))
-			self.RawSetString("contents_start", lua.LNumber(stop))
-			self.RawSetString("_nosep", lua.LTrue)
+			v[cHeadersEnd] = lua.LNumber(stop)
+			v[cContentsStart] = lua.LNumber(stop)
+			v[cNosep] = lua.LTrue
 		}
-		self.RawSetString("_body", lua.LString(d.sub(stop, len(d))))
+		v[cBody] = lua.LString(d.sub(stop, len(d)))
 	}
 
 	stack := L.CreateTable(len(p.stack), 0)
 	for i, r := range p.stack {
 		stack.RawSetInt(i+1, f.box(r.name).name)
 	}
-	self.RawSetString("header_stack", stack)
-	headers := L.CreateTable(0, len(p.groups))
-	L.SetMetatable(headers, f.headersMT)
+	v[cHeaderStack] = stack
+	headers := L.CreateTable(0, 0)
+	headers.Metatable = f.headersMT
+	hkeys := make([]lua.LValue, len(p.groups))
+	hvals := make([]lua.LValue, len(p.groups))
 	var raws *lua.LTable
-	for _, g := range p.groups {
+	for gi, g := range p.groups {
 		vals := L.CreateTable(len(g.recs), 0)
 		boxed := make([]lua.LValue, len(g.recs))
 		var canonical []bool
@@ -428,7 +437,8 @@ func (f *contentsFactory) newContents(L *lua.LState, data string) *lua.LTable {
 				canonical[i] = true
 			}
 		}
-		headers.RawSetString(g.lname, vals)
+		hkeys[gi] = f.box(g.recs[0].name).lname
+		hvals[gi] = vals
 		if !need {
 			continue
 		}
@@ -449,16 +459,38 @@ func (f *contentsFactory) newContents(L *lua.LState, data string) *lua.LTable {
 		}
 		raws.RawSetString(g.lname, rl)
 	}
-	self.RawSetString("headers", headers)
+	ltable.Fill(headers, hkeys, hvals)
+	v[cHeaders] = headers
 	if raws != nil {
-		self.RawSetString("_raw", raws)
+		v[cRaw] = raws
 	}
 	if p.prefix != nil {
-		self.RawSetString("_prefix", lua.LString(*p.prefix))
+		v[cPrefix] = lua.LString(*p.prefix)
 	}
-	L.SetMetatable(self, f.class)
+	ltable.Fill(self, contentsKeys, v[:])
+	self.Metatable = f.class
 	return self
 }
+
+// The fields of a contents object, in the order newContents used to set
+// them (next() walks them in this order).
+const (
+	cOrigData = iota
+	cSize
+	cHeadersEnd
+	cContentsStart
+	cLead
+	cNosep
+	cBody
+	cHeaderStack
+	cHeaders
+	cRaw
+	cPrefix
+	numContentsKeys
+)
+
+var contentsKeys = ltable.Keys("orig_data", "size", "headers_end", "contents_start", "_lead",
+	"_nosep", "_body", "header_stack", "headers", "_raw", "_prefix")
 
 // contentsStringFactory(lua_serialize) returns a Go version of the
 // contents __tostring. Anything it is not sure to render exactly as the

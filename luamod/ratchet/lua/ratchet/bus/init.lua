@@ -7,15 +7,15 @@ require "ratchet"
 local bus = ratchet.bus or {}
 ratchet.bus = bus
 
-local samestate = require "ratchet.bus.samestate"
+local new_native = ratchet.bus_native.new
 local client = require "ratchet.bus.client"
 local server = require "ratchet.bus.server"
 require "ratchet.bus.client_transaction"
 
 -- new_local() -> bus, bus (the same object serves both sides; extra
--- arguments are ignored).
+-- arguments are ignored). The local bus is native (ratchet.bus_native).
 function bus.new_local()
-    local b = samestate.new()
+    local b = new_native()
     return b, b
 end
 

@@ -70,6 +70,9 @@ end
 local has_native, native = pcall(require, "slimta.message.native")
 if has_native and type(native) == "table" then
     trim = native.trim
+    if native.response_new then
+        response.new = native.response_new(response)
+    end
 end
 
 -- from_xml(node): the code stays a string (the original converted it to a

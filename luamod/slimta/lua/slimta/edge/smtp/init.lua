@@ -23,6 +23,8 @@ session.__index = session
 local handler = {}
 handler.__index = handler
 
+local session_class -- defined after the session methods
+
 local hostname_cache
 local function local_hostname()
     if not hostname_cache then
@@ -96,12 +98,13 @@ function smtp:accept()
     if settings.timeout then
         client:set_timeout(settings.timeout)
     end
-    local s = setmetatable({
+    local s = {
         protocol = "SMTP",
         security = "none",
         from_ip = tostring(from),
         smtp_edge = self,
-    }, session)
+    }
+    setmetatable(s, session_class(self, s))
     local server = smtp_server.new(client, s, settings.tls_context, settings.tls_immediately)
     s.server = server
     if settings.max_message_size then
@@ -140,6 +143,7 @@ end
 function session:validate(command, reply, ...)
     local fn = self.smtp_edge.settings.validators[command]
     if fn then
+        self:sync_ehlo()
         fn(self, reply, ...)
     end
     if reply.code ~= nil then
@@ -156,6 +160,19 @@ end
 
 -- EHLO hook; the engine also uses it for HELO (third argument true). HELO
 -- keeps the protocol SMTP/SMTPS (spec 6.1 #2).
+-- sync_ehlo(): a session without an EHLO hook (see session_class) learns
+-- from the engine's fields whether an EHLO was accepted and under which
+-- name; this applies that before anything reads protocol or ehlo_as. With
+-- the hook it changes nothing: the engine records exactly what the hook
+-- saw (250 replies; HELO leaves esmtp unset).
+function session:sync_ehlo()
+    local server = self.server
+    if server.esmtp then
+        self:transition("EHLO")
+    end
+    self.ehlo_as = server.ehlo_as
+end
+
 function session:EHLO(reply, ehlo_as, is_helo)
     self:validate("EHLO", reply, ehlo_as)
     if reply.code == "250" then
@@ -171,6 +188,7 @@ end
 -- protocol and security change, the EHLO and any transaction are
 -- forgotten (spec 6.1 #6) and AUTH is offered with every mechanism.
 function session:tls_started(extensions)
+    self:sync_ehlo()
     self:transition("TLS")
     self.security = "TLS"
     self.ehlo_as = nil
@@ -245,6 +263,65 @@ function session:RSET(reply)
     end
 end
 
+-- may_skip_envelope_hooks(session): true when MAIL, RCPT, DATA and RSET
+-- need no Lua for this session: no validator for them and every recipient
+-- may be relayed. The engine then runs those commands without entering
+-- Lua (and without the kernel baton) and hands the envelope to HAVE_DATA;
+-- session.message stays nil between MAIL and the end of data.
+local function may_skip_envelope_hooks(self, s)
+    local v = self.settings.validators
+    if v.MAIL or v.RCPT or v.DATA then
+        return false
+    end
+    local policy = self.relay_policy
+    if policy.open or s.authed then
+        return true
+    end
+    if s.trusted == nil then
+        s.trusted = policy:trusted(s.from_ip)
+    end
+    return s.trusted
+end
+
+-- build_message(data, sender, recipients, protocol, ehlo, ip, security,
+-- receiver, authed, timestamp) -> the slimta message for a received
+-- transaction. A null sender adds no empty From: header (spec 6.1 #10).
+local function lua_build_message(data, sender, recipients, protocol, ehlo, ip, security,
+                                 receiver, authed, timestamp)
+    local m = slimta.message
+    local client = m.client.new(protocol, ehlo, ip, security, receiver, authed)
+    local envelope = m.envelope.new(sender, recipients)
+    local contents = m.contents.new(data)
+    if sender and sender ~= "" and not contents.headers.from[1] then
+        contents:add_header("From", sender)
+    end
+    return m.new(client, envelope, contents, timestamp)
+end
+
+-- The same in one Go call (slimta.message.native), as long as nobody
+-- replaced the constructors it stands for.
+local native_build
+do
+    local ok, native = pcall(require, "slimta.message.native")
+    local m = slimta.message
+    if ok and type(native) == "table" and native.message_builder then
+        local probe = m.new()
+        native_build = native.message_builder(m.contents.new, m.client, m.envelope, getmetatable(probe))
+        if native_build then
+            local new, client_new, envelope_new, contents_new = m.new, m.client.new, m.envelope.new, m.contents.new
+            local fast = native_build
+            native_build = function (...)
+                if m.new == new and m.client.new == client_new and m.envelope.new == envelope_new
+                        and m.contents.new == contents_new then
+                    return fast(...)
+                end
+                return lua_build_message(...)
+            end
+        end
+    end
+end
+local build_message = native_build or lua_build_message
+
 local function too_big(reply)
     reply.code = "552"
     reply.message = "Message exceeded size limit."
@@ -253,9 +330,15 @@ end
 
 -- HAVE_DATA: the message arrived (or was too big). Build the slimta
 -- message, send it on the bus, reply with the first response.
-function session:HAVE_DATA(reply, data, err)
+function session:HAVE_DATA(reply, data, err, sender, recipients)
     local transaction = self.message
-    self.message = nil
+    if transaction then
+        self.message = nil
+        sender, recipients = transaction.sender, transaction.recipients
+    elseif not recipients then
+        -- no MAIL/RCPT hooks and an engine that does not pass the envelope
+        sender = nil
+    end
     if err or not data then
         if err == nil or ratchet.error.is(err, "MSGTOOBIG") then
             too_big(reply)
@@ -270,23 +353,16 @@ function session:HAVE_DATA(reply, data, err)
         too_big(reply)
         return
     end
-    if not transaction then
+    if not recipients then
         reply.code = "503"
         reply.message = "No valid sender given"
         reply.enhanced_status_code = "5.5.1"
         return
     end
-    local m = slimta.message
-    local client = m.client.new(self.protocol, self.ehlo_as, self.from_ip, self.security,
-                                local_hostname(), self.authed)
-    local envelope = m.envelope.new(transaction.sender, transaction.recipients)
-    local contents = m.contents.new(data)
-    -- A null sender adds no empty From: header (spec 6.1 #10).
-    local sender = transaction.sender
-    if sender and sender ~= "" and not contents.headers.from[1] then
-        contents:add_header("From", sender)
-    end
-    local msg = m.new(client, envelope, contents, os.time())
+    self:sync_ehlo()
+    local msg = build_message(data, sender, recipients, self.protocol,
+                              self.ehlo_as, self.from_ip, self.security, local_hostname(),
+                              self.authed, os.time())
     local responses = edge.bus:send_request({msg}):recv_response()
     local r = type(responses) == "table" and responses[1]
     if not r then
@@ -312,6 +388,7 @@ function session:AUTH(arg, server)
     if not auth or not server.extensions:has("AUTH") then
         return auth_reply("500", "5.5.2", "Syntax error, command unrecognized")
     end
+    self:sync_ehlo()
     if not self.ehlo_as or self.authed then
         return auth_reply("503", "5.5.1", "Bad sequence of commands")
     end
@@ -334,6 +411,7 @@ function session:AUTH(arg, server)
         if identity then
             self.authed = identity
             self:transition("AUTH")
+            setmetatable(self, session_class(self.smtp_edge, self))
             return reply
         elseif challenge then
             io_:send_reply("334", challenge)
@@ -348,6 +426,34 @@ function session:AUTH(arg, server)
             return reply
         end
     end
+end
+
+-- session_class(edge, session) -> the metatable for a session: session
+-- itself, or a copy without the hooks this session does not need, so that
+-- the engine answers those commands without entering Lua. EHLO needs no
+-- hook without an EHLO validator (sync_ehlo catches up from the engine).
+local variants = {}
+local envelope_hooks = {MAIL = true, RCPT = true, DATA = true, RSET = true}
+
+function session_class(edge, s)
+    local skip_ehlo = not edge.settings.validators.EHLO
+    local skip_envelope = may_skip_envelope_hooks(edge, s)
+    if not skip_ehlo and not skip_envelope then
+        return session
+    end
+    local key = (skip_ehlo and "e" or "") .. (skip_envelope and "m" or "")
+    local cls = variants[key]
+    if not cls then
+        cls = {}
+        for k, v in pairs(session) do
+            if not (skip_ehlo and k == "EHLO") and not (skip_envelope and envelope_hooks[k]) then
+                cls[k] = v
+            end
+        end
+        cls.__index = cls
+        variants[key] = cls
+    end
+    return cls
 end
 
 slimta.edge.smtp = smtp
