@@ -252,6 +252,17 @@ func CurrentCoroutine(L *lua.LState) lua.LValue {
 	return nil
 }
 
+// NeedThread returns the calling ratchet thread, or raises the plain error
+// the original gave for kernel functions called from main:
+// "<fname> cannot be called from main thread."
+func NeedThread(L *lua.LState, fname string) *Thread {
+	t := worldOf(L).cur
+	if t == nil {
+		L.RaiseError("%s cannot be called from main thread.", fname)
+	}
+	return t
+}
+
 // InThread reports whether L runs inside a ratchet thread.
 func InThread(L *lua.LState) bool { return worldOf(L).cur != nil }
 

@@ -30,18 +30,8 @@ func openThread(L *lua.LState) *lua.LTable {
 	})
 }
 
-// needThread raises the plain error the original gave for kernel functions
-// called from main.
-func needThread(L *lua.LState, fname string) *kernel.Thread {
-	t := kernel.Current(L)
-	if t == nil {
-		L.RaiseError("%s cannot be called from main thread.", fname)
-	}
-	return t
-}
-
 func threadAttach(L *lua.LState) int {
-	needThread(L, "ratchet.thread.attach()")
+	kernel.NeedThread(L, "ratchet.thread.attach()")
 	if L.GetTop() < 1 {
 		luaarg.ArgError(L, 1, "ratchet.thread.attach", "value expected")
 	}
@@ -83,13 +73,13 @@ func threadList(L *lua.LState, fname string) []*kernel.Thread {
 }
 
 func threadWaitAll(L *lua.LState) int {
-	needThread(L, "ratchet.thread.wait_all()")
+	kernel.NeedThread(L, "ratchet.thread.wait_all()")
 	kernel.WaitAll(L, threadList(L, "ratchet.thread.wait_all()"))
 	return 0
 }
 
 func threadSpace(L *lua.LState) int {
-	t := needThread(L, "ratchet.thread.space()")
+	t := kernel.NeedThread(L, "ratchet.thread.space()")
 	L.Push(t.Space(L, L.Get(1)))
 	return 1
 }
@@ -116,7 +106,7 @@ func seconds(f float64) time.Duration {
 }
 
 func threadTimer(L *lua.LState) int {
-	needThread(L, "ratchet.thread.timer()")
+	kernel.NeedThread(L, "ratchet.thread.timer()")
 	// Negative means "until the next poll" (spec 2.2): callers pass
 	// computed remainders such as deadline - now.
 	n := luaarg.CheckNumber(L, 1, "ratchet.thread.timer")
@@ -125,7 +115,7 @@ func threadTimer(L *lua.LState) int {
 }
 
 func threadAlarm(L *lua.LState) int {
-	needThread(L, "ratchet.thread.alarm()")
+	kernel.NeedThread(L, "ratchet.thread.alarm()")
 	n := luaarg.CheckNumber(L, 1, "ratchet.thread.alarm")
 	cb := L.Get(2)
 	if cb != lua.LNil {
@@ -136,7 +126,7 @@ func threadAlarm(L *lua.LState) int {
 }
 
 func threadPause(L *lua.LState) int {
-	needThread(L, "ratchet.thread.pause()")
+	kernel.NeedThread(L, "ratchet.thread.pause()")
 	vals := kernel.Pause(L)
 	for _, v := range vals {
 		L.Push(v)
@@ -158,7 +148,7 @@ func threadUnpause(L *lua.LState) int {
 }
 
 func threadKill(L *lua.LState) int {
-	needThread(L, "ratchet.thread.kill()")
+	kernel.NeedThread(L, "ratchet.thread.kill()")
 	co := checkThread(L, 1, "ratchet.thread.kill")
 	if t := kernel.ThreadOf(L, co); t != nil {
 		kernel.Kill(L, t)
@@ -167,7 +157,7 @@ func threadKill(L *lua.LState) int {
 }
 
 func threadKillAll(L *lua.LState) int {
-	needThread(L, "ratchet.thread.kill_all()")
+	kernel.NeedThread(L, "ratchet.thread.kill_all()")
 	list := threadList(L, "ratchet.thread.kill_all()")
 	self := kernel.Current(L)
 	killSelf := false
@@ -219,7 +209,7 @@ func waitableOf(L *lua.LState, v lua.LValue, what string, idx int) kernel.Waitab
 }
 
 func threadBlockOn(L *lua.LState) int {
-	needThread(L, "ratchet.thread.block_on()")
+	kernel.NeedThread(L, "ratchet.thread.block_on()")
 	reads := luaarg.CheckTable(L, 1, "ratchet.thread.block_on")
 	writes, _ := L.Get(2).(*lua.LTable)
 	if L.Get(2) != lua.LNil && writes == nil {
@@ -302,7 +292,7 @@ func CheckSignal(L *lua.LState, n int, fname string) syscall.Signal {
 }
 
 func threadSigwait(L *lua.LState) int {
-	needThread(L, "ratchet.thread.sigwait()")
+	kernel.NeedThread(L, "ratchet.thread.sigwait()")
 	sig := CheckSignal(L, 1, "ratchet.thread.sigwait")
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, sig)

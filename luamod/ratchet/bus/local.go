@@ -175,16 +175,6 @@ func checkTx(L *lua.LState, fname string) *Transaction {
 	return nil
 }
 
-// needThread raises the error ratchet.thread.pause gives outside a thread:
-// waiting needs a ratchet thread to suspend.
-func needThread(L *lua.LState, fname string) *kernel.Thread {
-	t := kernel.Current(L)
-	if t == nil {
-		L.RaiseError("%s cannot be called from main thread.", fname)
-	}
-	return t
-}
-
 // busSendRequest queues a new transaction or hands it to the oldest parked
 // receiver that can still be unpaused; it never blocks.
 func busSendRequest(L *lua.LState) int {
@@ -212,7 +202,7 @@ func busRecvRequest(L *lua.LState) int {
 		L.Push(ud.Value.(*Transaction).request)
 		return 2
 	}
-	b.waiting.push(needThread(L, "ratchet.bus.recv_request()"))
+	b.waiting.push(kernel.NeedThread(L, "ratchet.bus.recv_request()"))
 	var v lua.LValue = lua.LNil
 	if vals := kernel.Pause(L); len(vals) > 0 {
 		v = vals[0]
@@ -252,7 +242,7 @@ func txSendResponse(L *lua.LState) int {
 func txRecvResponse(L *lua.LState) int {
 	tx := checkTx(L, "ratchet.bus.recv_response")
 	if !lua.LVAsBool(tx.responded) {
-		t := needThread(L, "ratchet.bus.recv_response()")
+		t := kernel.NeedThread(L, "ratchet.bus.recv_response()")
 		if tx.waiter == nil {
 			tx.waiter = t
 		} else {

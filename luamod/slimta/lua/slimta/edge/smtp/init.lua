@@ -24,6 +24,7 @@ local handler = {}
 handler.__index = handler
 
 local session_class -- defined after the session methods
+local message_builder -- defined with the message construction
 
 local hostname_cache
 local function local_hostname()
@@ -42,6 +43,7 @@ function smtp.new(socket, bus)
     return setmetatable({
         socket = socket,
         bus = bus,
+        build_message = message_builder(),
         settings = {banner_code = 220, banner_message = "ESMTP Welcome", validators = {}},
         relay_policy = relay_policy.new(),
     }, smtp)
@@ -132,6 +134,8 @@ local transitions = {
     TLS = {SMTP = "SMTPS", ESMTP = "ESMTPS", ESMTPA = "ESMTPSA"},
     AUTH = {ESMTP = "ESMTPA", ESMTPS = "ESMTPSA"},
 }
+local ehlo_transition = transitions.EHLO
+local os_time = os.time
 
 function session:transition(event)
     self.protocol = transitions[event][self.protocol] or self.protocol
@@ -298,29 +302,33 @@ local function lua_build_message(data, sender, recipients, protocol, ehlo, ip, s
     return m.new(client, envelope, contents, timestamp)
 end
 
--- The same in one Go call (slimta.message.native), as long as nobody
--- replaced the constructors it stands for.
-local native_build
-do
-    local ok, native = pcall(require, "slimta.message.native")
+-- message_builder() -> build_message for a new edge: the same in one Go
+-- call (slimta.message.native), unless the constructors it stands for
+-- were replaced (checked when the edge is created, not per message).
+local has_native, native = pcall(require, "slimta.message.native")
+local native_build, native_for
+
+function message_builder()
+    if not has_native or type(native) ~= "table" or not native.message_builder then
+        return lua_build_message
+    end
     local m = slimta.message
-    if ok and type(native) == "table" and native.message_builder then
-        local probe = m.new()
-        native_build = native.message_builder(m.contents.new, m.client, m.envelope, getmetatable(probe))
-        if native_build then
-            local new, client_new, envelope_new, contents_new = m.new, m.client.new, m.envelope.new, m.contents.new
-            local fast = native_build
-            native_build = function (...)
-                if m.new == new and m.client.new == client_new and m.envelope.new == envelope_new
-                        and m.contents.new == contents_new then
-                    return fast(...)
-                end
-                return lua_build_message(...)
+    local ctors = {m.new, m.client.new, m.envelope.new, m.contents.new}
+    if native_for then
+        for i = 1, 4 do
+            if ctors[i] ~= native_for[i] then
+                return lua_build_message
             end
         end
+        return native_build
     end
+    native_build = native.message_builder(m.contents.new, m.client, m.envelope, getmetatable(m.new()))
+    if not native_build then
+        return lua_build_message
+    end
+    native_for = ctors
+    return native_build
 end
-local build_message = native_build or lua_build_message
 
 local function too_big(reply)
     reply.code = "552"
@@ -359,10 +367,21 @@ function session:HAVE_DATA(reply, data, err, sender, recipients)
         reply.enhanced_status_code = "5.5.1"
         return
     end
-    self:sync_ehlo()
-    local msg = build_message(data, sender, recipients, self.protocol,
-                              self.ehlo_as, self.from_ip, self.security, local_hostname(),
-                              self.authed, os.time())
+    -- sync_ehlo, inlined: this runs for every message
+    local server = self.server
+    local protocol = self.protocol
+    if server.esmtp then
+        local p = ehlo_transition[protocol]
+        if p then
+            protocol = p
+            self.protocol = p
+        end
+    end
+    local ehlo_as = server.ehlo_as
+    self.ehlo_as = ehlo_as
+    local msg = edge.build_message(data, sender, recipients, protocol, ehlo_as, self.from_ip,
+                                   self.security, hostname_cache or local_hostname(), self.authed,
+                                   os_time())
     local responses = edge.bus:send_request({msg}):recv_response()
     local r = type(responses) == "table" and responses[1]
     if not r then
