@@ -118,3 +118,26 @@ func BenchmarkMessageFromXML(b *testing.B) {
 			end
 		end`, "run")
 }
+
+// BenchmarkMessageBuilder is the SMTP edge's per-message construction:
+// the native builder against the Lua constructors it stands for.
+func BenchmarkMessageBuilder(b *testing.B) {
+	benchLua(b, `
+		local m = slimta.message
+		local ok, native = pcall(require, "slimta.message.native")
+		if ok and type(native) == "table" then
+			build = native.message_builder(m.contents.new, m.client, m.envelope, getmetatable(m.new()))
+		else
+			build = function (data, sender, rcpts, p, e, ip, sec, recv, auth, ts)
+				local c = m.contents.new(data)
+				if sender ~= "" and not c.headers.from[1] then c:add_header("From", sender) end
+				return m.new(m.client.new(p, e, ip, sec, recv, auth), m.envelope.new(sender, rcpts), c, ts)
+			end
+		end
+		function run(n)
+			for i = 1, n do
+				build(DATA, "alice@example.net", {"bob@example.org"}, "ESMTP", "client.example.net",
+				      "192.0.2.10", "none", "mx.example.org", nil, 1234567890)
+			end
+		end`, "run")
+}

@@ -113,15 +113,38 @@ type hdrRecord struct {
 type hdrGroup struct {
 	lname string
 	recs  []*hdrRecord
+	one   [1]*hdrRecord // backing of recs for the usual single field
 }
 
 // hdrParsed collects what parse_fields stores in the contents table.
+// Records and groups live in slabs sized from the header block's line
+// count (an upper bound), so that a message costs a few allocations
+// instead of several per field; pointers into them stay valid because
+// the slabs never grow.
 type hdrParsed struct {
 	stack  []*hdrRecord // every field in message order
 	groups []*hdrGroup  // one per lower-case name, in first-seen order
 	index  map[string]*hdrGroup
 	prefix *string
 	lower  func(string) string
+
+	recSlab   []hdrRecord
+	groupSlab []hdrGroup
+}
+
+func (p *hdrParsed) reserve(lines int) {
+	p.recSlab = make([]hdrRecord, 0, lines)
+	p.groupSlab = make([]hdrGroup, 0, lines)
+	p.stack = make([]*hdrRecord, 0, lines)
+	p.groups = make([]*hdrGroup, 0, lines)
+}
+
+func (p *hdrParsed) newRecord(r hdrRecord) *hdrRecord {
+	if len(p.recSlab) < cap(p.recSlab) {
+		p.recSlab = append(p.recSlab, r)
+		return &p.recSlab[len(p.recSlab)-1]
+	}
+	return &r
 }
 
 // group finds or adds the group of lname. A linear search is fastest
@@ -138,7 +161,14 @@ func (p *hdrParsed) group(lname string) *hdrGroup {
 			}
 		}
 	}
-	g := &hdrGroup{lname: lname}
+	var g *hdrGroup
+	if len(p.groupSlab) < cap(p.groupSlab) {
+		p.groupSlab = append(p.groupSlab, hdrGroup{lname: lname})
+		g = &p.groupSlab[len(p.groupSlab)-1]
+	} else {
+		g = &hdrGroup{lname: lname}
+	}
+	g.recs = g.one[:0]
 	p.groups = append(p.groups, g)
 	if p.index != nil {
 		p.index[lname] = g
@@ -156,6 +186,9 @@ func (p *hdrParsed) group(lname string) *hdrGroup {
 func (d hdrData) parseFields(p *hdrParsed, limit int, strict bool) int {
 	var last *hdrRecord
 	pos := 1
+	if p.recSlab == nil && limit > 0 {
+		p.reserve(strings.Count(string(d[:min(limit, len(d))]), "\n") + 1)
+	}
 	for pos <= limit {
 		lineEnd, contentEnd := d.lineBounds(pos, limit)
 		var name, value string
@@ -197,7 +230,7 @@ func (d hdrData) parseFields(p *hdrParsed, limit int, strict bool) int {
 			} else {
 				raw = d.crlfLines(start, pos-1)
 			}
-			last = &hdrRecord{value: value, raw: raw, name: name}
+			last = p.newRecord(hdrRecord{value: value, raw: raw, name: name})
 			g.recs = append(g.recs, last)
 			p.stack = append(p.stack, last)
 			continue
@@ -417,9 +450,11 @@ func (f *contentsFactory) newContents(L *lua.LState, data string) *lua.LTable {
 	hkeys := make([]lua.LValue, len(p.groups))
 	hvals := make([]lua.LValue, len(p.groups))
 	var raws *lua.LTable
+	boxedSlab := make([]lua.LValue, len(p.stack))
 	for gi, g := range p.groups {
 		vals := L.CreateTable(len(g.recs), 0)
-		boxed := make([]lua.LValue, len(g.recs))
+		boxed := boxedSlab[:len(g.recs):len(g.recs)]
+		boxedSlab = boxedSlab[len(g.recs):]
 		var canonical []bool
 		need := false
 		for i, r := range g.recs {
@@ -455,7 +490,7 @@ func (f *contentsFactory) newContents(L *lua.LState, data string) *lua.LTable {
 			rl.RawSetInt(i+1, rec)
 		}
 		if raws == nil {
-			raws = L.NewTable()
+			raws = L.CreateTable(0, 1)
 		}
 		raws.RawSetString(g.lname, rl)
 	}
