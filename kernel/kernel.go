@@ -329,7 +329,7 @@ func (t *Thread) run() {
 			k.exitc <- struct{}{}
 		}
 	}()
-	<-t.wake
+	// Started by giveBaton: this goroutine holds the baton already.
 	co := t.co
 	co.G.CurrentThread = co
 	co.Push(t.fn)
@@ -742,14 +742,23 @@ func (k *Kernel) handOff() bool {
 		next.pauseVals = nil
 		k.w.cur = next
 		next.state = stRunning
-		if !next.gor {
-			next.gor = true
-			startWorker(next)
-		}
-		next.wake <- wakeMsg{vals: vals}
+		next.giveBaton(wakeMsg{vals: vals})
 		return true
 	}
 	return false
+}
+
+// giveBaton wakes t, which holds the baton from now on. A thread that
+// never ran is started on a worker goroutine instead, and that start is its
+// wake-up (one goroutine hand-off per new thread, not two): it has no
+// pause values yet, and nothing can kill it in between.
+func (t *Thread) giveBaton(msg wakeMsg) {
+	if !t.gor {
+		t.gor = true
+		startWorker(t)
+		return
+	}
+	t.wake <- msg
 }
 
 // resume hands the baton to t and waits until a thread gives it back (t,
@@ -760,11 +769,7 @@ func (k *Kernel) resume(L *lua.LState, t *Thread, msg wakeMsg) yieldMsg {
 	savedCT := L.G.CurrentThread
 	w.cur = t
 	t.state = stRunning
-	if !t.gor {
-		t.gor = true
-		startWorker(t)
-	}
-	t.wake <- msg
+	t.giveBaton(msg)
 	y := <-k.back
 	w.cur = prev
 	L.G.CurrentThread = savedCT
