@@ -2,7 +2,8 @@
 // gopher-lua thread on its own goroutine, and a baton (explicit hand-off
 // between the scheduler and one thread at a time) guarantees that exactly one
 // goroutine runs Lua per Lua state. A blocking call hands the baton back to
-// the scheduler, waits in Go (netpoller, timers, processes), then queues to be
+// the scheduler (or, while the run queue drains, straight to the next queued
+// thread), waits in Go (netpoller, timers, processes), then queues to be
 // resumed. Because the wait happens on the goroutine and not through Lua's
 // coroutine yield, a thread may block from any Lua frame: pcall, metamethods,
 // iterators, sort comparators, gsub callbacks, user coroutines.
