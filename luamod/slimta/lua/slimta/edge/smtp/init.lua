@@ -162,8 +162,6 @@ function session:BANNER(reply)
     self:validate("BANNER", reply)
 end
 
--- EHLO hook; the engine also uses it for HELO (third argument true). HELO
--- keeps the protocol SMTP/SMTPS (spec 6.1 #2).
 -- sync_ehlo(): a session without an EHLO hook (see session_class) learns
 -- from the engine's fields whether an EHLO was accepted and under which
 -- name; this applies that before anything reads protocol or ehlo_as. With
@@ -177,6 +175,8 @@ function session:sync_ehlo()
     self.ehlo_as = server.ehlo_as
 end
 
+-- EHLO hook; the engine also uses it for HELO (third argument true). HELO
+-- keeps the protocol SMTP/SMTPS (spec 6.1 #2).
 function session:EHLO(reply, ehlo_as, is_helo)
     self:validate("EHLO", reply, ehlo_as)
     if reply.code == "250" then
