@@ -46,16 +46,12 @@ func Open(L *lua.LState) *lua.LTable {
 }
 
 func busMeta(L *lua.LState) *lua.LTable {
-	if mt, ok := L.G.Registry.RawGetString(busMetaKey).(*lua.LTable); ok {
-		return mt
-	}
-	mt := L.NewTable()
-	mt.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"send_request": busSendRequest,
-		"recv_request": busRecvRequest,
-	}))
-	L.G.Registry.RawSetString(busMetaKey, mt)
-	return mt
+	return luaarg.Metatable(L, busMetaKey, busMethods)
+}
+
+var busMethods = map[string]lua.LGFunction{
+	"send_request": busSendRequest,
+	"recv_request": busRecvRequest,
 }
 
 // txMeta uses __index/__newindex functions rather than a method table

@@ -99,40 +99,30 @@ func execNew(L *lua.LState) int {
 }
 
 func procMeta(L *lua.LState) *lua.LTable {
-	if mt, ok := L.G.Registry.RawGetString(procMetaKey).(*lua.LTable); ok {
-		return mt
-	}
-	mt := L.NewTable()
-	idx := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"get_argv":       procGetArgv,
-		"start":          procStart,
-		"get_start_time": procGetStartTime,
-		"stdin":          func(L *lua.LState) int { return procFile(L, 0, "ratchet.exec.stdin()") },
-		"stdout":         func(L *lua.LState) int { return procFile(L, 1, "ratchet.exec.stdout()") },
-		"stderr":         func(L *lua.LState) int { return procFile(L, 2, "ratchet.exec.stderr()") },
-		"wait":           procWait,
-		"kill":           procKill,
-		"communicate":    procCommunicate,
-	})
-	mt.RawSetString("__index", idx)
-	L.G.Registry.RawSetString(procMetaKey, mt)
-	return mt
+	return luaarg.Metatable(L, procMetaKey, procMethods)
+}
+
+var procMethods = map[string]lua.LGFunction{
+	"get_argv":       procGetArgv,
+	"start":          procStart,
+	"get_start_time": procGetStartTime,
+	"stdin":          func(L *lua.LState) int { return procFile(L, 0, "ratchet.exec.stdin()") },
+	"stdout":         func(L *lua.LState) int { return procFile(L, 1, "ratchet.exec.stdout()") },
+	"stderr":         func(L *lua.LState) int { return procFile(L, 2, "ratchet.exec.stderr()") },
+	"wait":           procWait,
+	"kill":           procKill,
+	"communicate":    procCommunicate,
 }
 
 func fileMeta(L *lua.LState) *lua.LTable {
-	if mt, ok := L.G.Registry.RawGetString(fileMetaKey).(*lua.LTable); ok {
-		return mt
-	}
-	mt := L.NewTable()
-	idx := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"read":   fileRead,
-		"write":  fileWrite,
-		"close":  fileClose,
-		"get_fd": fileGetFd,
-	})
-	mt.RawSetString("__index", idx)
-	L.G.Registry.RawSetString(fileMetaKey, mt)
-	return mt
+	return luaarg.Metatable(L, fileMetaKey, fileMethods)
+}
+
+var fileMethods = map[string]lua.LGFunction{
+	"read":   fileRead,
+	"write":  fileWrite,
+	"close":  fileClose,
+	"get_fd": fileGetFd,
 }
 
 func checkProc(L *lua.LState, fname string) *Process {

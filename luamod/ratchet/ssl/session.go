@@ -96,25 +96,21 @@ func (ss *Session) VerifyCertificate(host string) (present, verified, hostOK boo
 }
 
 func sessionMetatable(L *lua.LState) *lua.LTable {
-	if mt, ok := L.G.Registry.RawGetString(sessionMeta).(*lua.LTable); ok {
-		return mt
-	}
-	mt := L.NewTable()
-	mt.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"client_handshake":   sessClientHandshake,
-		"connect":            sessClientHandshake,
-		"server_handshake":   sessServerHandshake,
-		"accept":             sessServerHandshake,
-		"read":               sessRead,
-		"write":              sessWrite,
-		"shutdown":           sessShutdown,
-		"get_cipher":         sessGetCipher,
-		"get_rfc2253":        sessGetRFC2253,
-		"verify_certificate": sessVerifyCertificate,
-		"get_engine":         sessGetEngine,
-	}))
-	L.G.Registry.RawSetString(sessionMeta, mt)
-	return mt
+	return luaarg.Metatable(L, sessionMeta, sessionMethods)
+}
+
+var sessionMethods = map[string]lua.LGFunction{
+	"client_handshake":   sessClientHandshake,
+	"connect":            sessClientHandshake,
+	"server_handshake":   sessServerHandshake,
+	"accept":             sessServerHandshake,
+	"read":               sessRead,
+	"write":              sessWrite,
+	"shutdown":           sessShutdown,
+	"get_cipher":         sessGetCipher,
+	"get_rfc2253":        sessGetRFC2253,
+	"verify_certificate": sessVerifyCertificate,
+	"get_engine":         sessGetEngine,
 }
 
 // FromValue returns the session behind a ratchet.ssl session userdata.

@@ -109,20 +109,16 @@ func Open(L *lua.LState) *lua.LTable {
 }
 
 func contextMetatable(L *lua.LState) *lua.LTable {
-	if mt, ok := L.G.Registry.RawGetString(contextMeta).(*lua.LTable); ok {
-		return mt
-	}
-	mt := L.NewTable()
-	mt.RawSetString("__index", L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"load_certs":       ctxLoadCerts,
-		"load_cas":         ctxLoadCAs,
-		"set_verify_mode":  ctxSetVerifyMode,
-		"load_randomness":  ctxIgnore,
-		"load_dh_params":   ctxLoadDHParams,
-		"generate_tmp_rsa": ctxIgnore,
-	}))
-	L.G.Registry.RawSetString(contextMeta, mt)
-	return mt
+	return luaarg.Metatable(L, contextMeta, contextMethods)
+}
+
+var contextMethods = map[string]lua.LGFunction{
+	"load_certs":       ctxLoadCerts,
+	"load_cas":         ctxLoadCAs,
+	"set_verify_mode":  ctxSetVerifyMode,
+	"load_randomness":  ctxIgnore,
+	"load_dh_params":   ctxLoadDHParams,
+	"generate_tmp_rsa": ctxIgnore,
 }
 
 func contextNew(L *lua.LState) int {

@@ -44,20 +44,15 @@ func Open(L *lua.LState) *lua.LTable {
 }
 
 func meta(L *lua.LState) *lua.LTable {
-	if mt, ok := L.G.Registry.RawGetString(metaKey).(*lua.LTable); ok {
-		return mt
-	}
-	mt := L.NewTable()
-	idx := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"settime": timerSettime,
-		"gettime": timerGettime,
-		"read":    timerRead,
-		"close":   timerClose,
-		"get_fd":  timerGetFd,
-	})
-	mt.RawSetString("__index", idx)
-	L.G.Registry.RawSetString(metaKey, mt)
-	return mt
+	return luaarg.Metatable(L, metaKey, timerMethods)
+}
+
+var timerMethods = map[string]lua.LGFunction{
+	"settime": timerSettime,
+	"gettime": timerGettime,
+	"read":    timerRead,
+	"close":   timerClose,
+	"get_fd":  timerGetFd,
 }
 
 func checkTimer(L *lua.LState, fname string) *Timer {

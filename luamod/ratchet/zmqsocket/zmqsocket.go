@@ -226,30 +226,25 @@ func sockNew(L *lua.LState) int {
 }
 
 func meta(L *lua.LState) *lua.LTable {
-	if mt, ok := L.G.Registry.RawGetString(metaKey).(*lua.LTable); ok {
-		return mt
-	}
-	mt := L.NewTable()
-	idx := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
-		"bind":              sockBind,
-		"connect":           sockConnect,
-		"send":              sockSend,
-		"rawsend":           sockSend,
-		"recv":              sockRecv,
-		"rawrecv":           sockRawRecv,
-		"recv_all":          sockRecvAll,
-		"close":             sockClose,
-		"get_fd":            sockGetFd,
-		"get_timeout":       sockGetTimeout,
-		"set_timeout":       sockSetTimeout,
-		"is_readable":       sockIsReadable,
-		"is_writable":       sockIsWritable,
-		"is_rcvmore":        sockIsRcvmore,
-		"get_last_endpoint": sockLastEndpoint,
-	})
-	mt.RawSetString("__index", idx)
-	L.G.Registry.RawSetString(metaKey, mt)
-	return mt
+	return luaarg.Metatable(L, metaKey, socketMethods)
+}
+
+var socketMethods = map[string]lua.LGFunction{
+	"bind":              sockBind,
+	"connect":           sockConnect,
+	"send":              sockSend,
+	"rawsend":           sockSend,
+	"recv":              sockRecv,
+	"rawrecv":           sockRawRecv,
+	"recv_all":          sockRecvAll,
+	"close":             sockClose,
+	"get_fd":            sockGetFd,
+	"get_timeout":       sockGetTimeout,
+	"set_timeout":       sockSetTimeout,
+	"is_readable":       sockIsReadable,
+	"is_writable":       sockIsWritable,
+	"is_rcvmore":        sockIsRcvmore,
+	"get_last_endpoint": sockLastEndpoint,
 }
 
 func check(L *lua.LState, fname string) *Socket {
