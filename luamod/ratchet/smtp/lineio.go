@@ -144,6 +144,7 @@ type IO struct {
 	// offline syscall arguments and results, and the callbacks using them
 	ioBuf            []byte
 	ioN              int
+	lendIn           bool // in is empty: give it back to inPool while waiting
 	ioErr            error
 	tryRead, trySend func(fd int) bool
 	doSend           func(fd int)
@@ -205,6 +206,7 @@ func (io *IO) recv(L *lua.LState, buf []byte) (int, error) {
 	// arguments travel in io fields and the callbacks are method values
 	// bound once, so that nothing is allocated per call.
 	io.ioBuf = buf
+	io.lendIn = io.w == 0 && cap(io.in) == initialInBuf && len(buf) == initialInBuf
 	if werr := io.raw.Await(io.waiter, false, io.raw.Timeout(), io.tryRead); werr != nil {
 		io.ioBuf = nil
 		return 0, io.fail(werr, "recv")
@@ -217,7 +219,18 @@ func (io *IO) recv(L *lua.LState, buf []byte) (int, error) {
 }
 
 func (io *IO) tryReadFD(fd int) bool {
+	if io.ioBuf == nil { // lent to the pool while waiting: take one back
+		io.in = (*inPool.Get().(*[]byte))[:initialInBuf]
+		io.ioBuf = io.in
+	}
 	io.ioN, io.ioErr = readFD(fd, io.ioBuf)
+	if io.ioErr == unix.EAGAIN && io.lendIn {
+		// Nothing is buffered, so an idle connection need not keep its
+		// input buffer while it waits for the client.
+		b := io.in[:0]
+		inPool.Put(&b)
+		io.in, io.ioBuf = nil, nil
+	}
 	return io.ioErr != unix.EAGAIN
 }
 
