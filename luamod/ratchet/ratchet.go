@@ -43,10 +43,25 @@ func RegisterSubmodule(name string, open Submodule) {
 	submodules = append(submodules, subEntry{name, open})
 }
 
+var internals []subEntry
+
+// RegisterInternal adds a native module reachable only through require
+// (full name, e.g. "ratchet.bus.native"); packages call it from init.
+func RegisterInternal(name string, open Submodule) {
+	internals = append(internals, subEntry{name, open})
+}
+
 // Preload makes require "ratchet" and the pure-Lua ratchet.* modules
 // available in L.
 func Preload(L *lua.LState) {
 	luafs.Preload(L, LuaFS)
+	for _, s := range internals {
+		open := s.open
+		luafs.Register(L, s.name, func(L *lua.LState) int {
+			L.Push(open(L))
+			return 1
+		})
+	}
 	luafs.Register(L, "ratchet", openRatchet)
 	// require "ratchet.error" etc. load the parent first, which fills
 	// package.loaded with every native submodule.

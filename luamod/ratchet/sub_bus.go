@@ -3,7 +3,8 @@ package ratchet
 import "github.com/slimta-lua/slimta-lua/luamod/ratchet/bus"
 
 // The local bus is native for speed; ratchet.bus (Lua) builds on it. It is
-// not registered as "bus" because ratchet.bus itself is loaded on demand.
+// an internal module, require "ratchet.bus.native", not a field of the
+// ratchet table (whose fields the spec lists).
 func init() {
-	RegisterSubmodule("bus_native", bus.Open)
+	RegisterInternal("ratchet.bus.native", bus.Open)
 }

@@ -1,5 +1,5 @@
 // Package bus implements the local bus of ratchet.bus natively (module
-// ratchet.bus_native, used by ratchet.bus.new_local): its Lua version cost
+// ratchet.bus.native, used by ratchet.bus.new_local): its Lua version cost
 // several microseconds per request/response round trip. The socket bus
 // stays pure Lua (luamod/ratchet/lua/ratchet/bus). The tests cover both:
 // the ported original tests, the fixed defects and a fuzz target for the

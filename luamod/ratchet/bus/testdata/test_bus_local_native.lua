@@ -1,4 +1,4 @@
--- The native local bus (ratchet.bus_native behind ratchet.bus.new_local):
+-- The native local bus (ratchet.bus.native behind ratchet.bus.new_local):
 -- FIFO receivers and queue, false/nil responses, fields, methods fetched by
 -- indexing, killed receivers skipped, errors outside a thread and on bad
 -- arguments.

@@ -7,13 +7,13 @@ require "ratchet"
 local bus = ratchet.bus or {}
 ratchet.bus = bus
 
-local new_native = ratchet.bus_native.new
+local new_native = require("ratchet.bus.native").new
 local client = require "ratchet.bus.client"
 local server = require "ratchet.bus.server"
 require "ratchet.bus.client_transaction"
 
 -- new_local() -> bus, bus (the same object serves both sides; extra
--- arguments are ignored). The local bus is native (ratchet.bus_native).
+-- arguments are ignored). The local bus is native (ratchet.bus.native).
 function bus.new_local()
     local b = new_native()
     return b, b

@@ -1,10 +1,10 @@
 -- ratchet.bus.samestate_transaction: one request on a local bus. The
 -- response may be any value, false and nil included. Implemented in Go
--- (ratchet.bus_native): fields request, response and responded, methods
+-- (ratchet.bus.native): fields request, response and responded, methods
 -- send_response(res) and recv_response().
 
 require "ratchet"
-local native = ratchet.bus_native
+local native = require "ratchet.bus.native"
 
 local samestate_transaction = {}
 
