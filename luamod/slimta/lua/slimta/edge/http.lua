@@ -23,17 +23,7 @@ local relay_policy = require "slimta.edge.relay_policy"
 local http = {}
 http.__index = http
 
-local hostname_cache
-local function local_hostname()
-    if not hostname_cache then
-        hostname_cache = os.getenv("HOSTNAME")
-        if not hostname_cache or hostname_cache == "" then
-            local ok, name = pcall(ratchet.socket.gethostname)
-            hostname_cache = ok and name or "localhost"
-        end
-    end
-    return hostname_cache
-end
+local local_hostname = slimta.edge.hostname
 
 function http.new(socket, bus)
     return setmetatable({socket = socket, bus = bus, relay_policy = relay_policy.new()}, http)
@@ -44,18 +34,9 @@ function http:set_timeout(seconds)
     self.timeout = seconds
 end
 
--- Anti-relay settings (POLICY.md).
-function http:set_trusted_networks(list)
-    self.relay_policy:set_trusted_networks(list)
-end
-
-function http:set_local_domains(list)
-    self.relay_policy:set_local_domains(list)
-end
-
-function http:set_open_relay(open)
-    self.relay_policy:set_open_relay(open)
-end
+-- Anti-relay settings (POLICY.md): set_trusted_networks,
+-- set_local_domains, set_open_relay.
+slimta.edge.add_relay_settings(http)
 
 -- accept() -> callable handling one HTTP connection (ratchet's server with
 -- this edge as its method table).

@@ -126,17 +126,7 @@ local function check_secret_fn(secret_fn)
     end
 end
 
-local hostname_cache
-local function local_hostname()
-    if not hostname_cache then
-        hostname_cache = os.getenv("HOSTNAME")
-        if not hostname_cache or hostname_cache == "" then
-            local ok, name = pcall(ratchet.socket.gethostname)
-            hostname_cache = ok and name or "localhost"
-        end
-    end
-    return hostname_cache
-end
+local local_hostname = require("slimta.edge").hostname
 
 ---------------------------------------------------------------------------
 -- PLAIN (RFC 4616)

@@ -26,17 +26,7 @@ handler.__index = handler
 local session_class -- defined after the session methods
 local message_builder -- defined with the message construction
 
-local hostname_cache
-local function local_hostname()
-    if not hostname_cache then
-        hostname_cache = os.getenv("HOSTNAME")
-        if not hostname_cache or hostname_cache == "" then
-            local ok, name = pcall(ratchet.socket.gethostname)
-            hostname_cache = ok and name or "localhost"
-        end
-    end
-    return hostname_cache
-end
+local local_hostname = require("slimta.edge").hostname
 smtp.hostname = local_hostname
 
 function smtp.new(socket, bus)
@@ -75,19 +65,10 @@ function smtp:set_validator(command, fn)
     self.settings.validators[tostring(command):upper()] = fn
 end
 
--- Anti-relay settings (POLICY.md). They only matter while no RCPT
+-- Anti-relay settings (POLICY.md): set_trusted_networks,
+-- set_local_domains, set_open_relay. They only matter while no RCPT
 -- validator is set: a validator is the application's own decision.
-function smtp:set_trusted_networks(list)
-    self.relay_policy:set_trusted_networks(list)
-end
-
-function smtp:set_local_domains(list)
-    self.relay_policy:set_local_domains(list)
-end
-
-function smtp:set_open_relay(open)
-    self.relay_policy:set_open_relay(open)
-end
+slimta.edge.add_relay_settings(smtp)
 
 function smtp:close()
     return self.socket:close()
@@ -380,7 +361,7 @@ function session:HAVE_DATA(reply, data, err, sender, recipients)
     local ehlo_as = server.ehlo_as
     self.ehlo_as = ehlo_as
     local msg = edge.build_message(data, sender, recipients, protocol, ehlo_as, self.from_ip,
-                                   self.security, hostname_cache or local_hostname(), self.authed,
+                                   self.security, local_hostname(), self.authed,
                                    os_time())
     local responses = edge.bus:send_request({msg}):recv_response()
     local r = type(responses) == "table" and responses[1]
