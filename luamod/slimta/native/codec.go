@@ -29,6 +29,11 @@ func NewUUID() string {
 	}
 	b[6] = b[6]&0x0f | 0x40 // version 4
 	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	return FormatUUID(b)
+}
+
+// FormatUUID renders the 16 bytes of a UUID as 8-4-4-4-12 lower-case hex.
+func FormatUUID(b [16]byte) string {
 	var out [36]byte
 	hex.Encode(out[0:8], b[0:4])
 	out[8] = '-'

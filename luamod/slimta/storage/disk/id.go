@@ -3,9 +3,10 @@ package disk
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"sync"
 	"time"
+
+	"github.com/slimta-lua/slimta-lua/luamod/slimta/native"
 )
 
 // Message ids are UUIDs of version 7 (RFC 9562): a millisecond timestamp
@@ -37,15 +38,5 @@ func newUUIDv7() string {
 	ms, seq := now>>12, now&0xfff
 	binary.BigEndian.PutUint64(b[0:8], ms<<16|0x7000|seq)
 	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
+	return native.FormatUUID(b)
 }
