@@ -455,20 +455,14 @@ func (s *Socket) recvFrame(L *lua.LState, fn string, wait bool) ([]byte, bool, b
 	}
 }
 
-func sockRecv(L *lua.LState) int {
-	s := check(L, "recv")
-	data, more, ok := s.recvFrame(L, "ratchet.zmqsocket.recv()", true)
-	if !ok {
-		return 0
-	}
-	L.Push(lua.LString(data))
-	L.Push(lua.LBool(more))
-	return 2
-}
+func sockRecv(L *lua.LState) int    { return recvOne(L, "recv", true) }
+func sockRawRecv(L *lua.LState) int { return recvOne(L, "rawrecv", false) }
 
-func sockRawRecv(L *lua.LState) int {
-	s := check(L, "rawrecv")
-	data, more, ok := s.recvFrame(L, "ratchet.zmqsocket.rawrecv()", false)
+// recvOne is recv (waits up to the timeout) and rawrecv (takes only what
+// is already there): one frame and whether more parts follow.
+func recvOne(L *lua.LState, method string, wait bool) int {
+	s := check(L, method)
+	data, more, ok := s.recvFrame(L, "ratchet.zmqsocket."+method+"()", wait)
 	if !ok {
 		return 0
 	}

@@ -76,31 +76,18 @@ func (p *File) control(fn func(fd int) error) error {
 
 // TryRead makes one non-blocking read. It returns unix.EAGAIN when no
 // data is available; (0, nil) means end of file.
-func (p *File) TryRead(b []byte) (int, error) {
-	var n int
-	err := p.control(func(fd int) error {
-		var e error
-		for {
-			n, e = unix.Read(fd, b)
-			if e != unix.EINTR {
-				break
-			}
-		}
-		return e
-	})
-	if n < 0 {
-		n = 0
-	}
-	return n, err
-}
+func (p *File) TryRead(b []byte) (int, error) { return p.try(unix.Read, b) }
 
 // TryWrite makes one non-blocking write; unix.EAGAIN when the buffer is full.
-func (p *File) TryWrite(b []byte) (int, error) {
+func (p *File) TryWrite(b []byte) (int, error) { return p.try(unix.Write, b) }
+
+// try runs one read or write on the descriptor, retrying on EINTR.
+func (p *File) try(op func(int, []byte) (int, error), b []byte) (int, error) {
 	var n int
 	err := p.control(func(fd int) error {
 		var e error
 		for {
-			n, e = unix.Write(fd, b)
+			n, e = op(fd, b)
 			if e != unix.EINTR {
 				break
 			}
