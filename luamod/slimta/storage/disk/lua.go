@@ -28,14 +28,7 @@ func init() {
 
 // Loader is the package.preload loader of slimta.storage.disk: it sets
 // slimta.storage.disk = {new = ...} and returns the slimta table.
-func Loader(L *lua.LState) int {
-	core, storage := lstore.Namespace(L)
-	mod := L.NewTable()
-	mod.RawSetString("new", L.NewFunction(newEngine))
-	storage.RawSetString("disk", mod)
-	L.Push(core)
-	return 1
-}
+var Loader = lstore.EngineLoader("disk", newEngine)
 
 // slimta.storage.disk.new(dir) -> engine. The directory is created if
 // needed; engines on the same directory share one open store.

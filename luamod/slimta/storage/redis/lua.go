@@ -36,14 +36,7 @@ func init() {
 }
 
 // Loader is the package.preload loader of slimta.storage.redis.
-func Loader(L *lua.LState) int {
-	core, storage := lstore.Namespace(L)
-	mod := L.NewTable()
-	mod.RawSetString("new", L.NewFunction(newEngine))
-	storage.RawSetString("redis", mod)
-	L.Push(core)
-	return 1
-}
+var Loader = lstore.EngineLoader("redis", newEngine)
 
 // DriverLoader is slimta.storage.redis.driver: raw commands with the
 // original driver's reply shape, (values_with_n, errors). It returns the

@@ -63,6 +63,20 @@ func Namespace(L *lua.LState) (core, storage *lua.LTable) {
 	return core, storage
 }
 
+// EngineLoader returns the package.preload loader of a storage engine
+// module: it sets slimta.storage.<name> = {new = newEngine} and returns
+// the slimta table, as the original modules did.
+func EngineLoader(name string, newEngine lua.LGFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		core, storage := Namespace(L)
+		mod := L.NewTable()
+		mod.RawSetString("new", L.NewFunction(newEngine))
+		storage.RawSetString(name, mod)
+		L.Push(core)
+		return 1
+	}
+}
+
 // Class returns the metatable registered under name, creating it with
 // methods as its __index table on first use.
 func Class(L *lua.LState, name string, methods map[string]lua.LGFunction) *lua.LTable {
