@@ -15,3 +15,16 @@ func Metatable(L *lua.LState, key string, methods map[string]lua.LGFunction) *lu
 	L.G.Registry.RawSetString(key, mt)
 	return mt
 }
+
+// CheckUserData returns argument n as the Go value T held by a userdata,
+// or raises "bad argument #n to 'fname' (<what> expected, got <type>)".
+func CheckUserData[T any](L *lua.LState, n int, fname, what string) T {
+	if ud, ok := L.Get(n).(*lua.LUserData); ok {
+		if v, ok := ud.Value.(T); ok {
+			return v
+		}
+	}
+	ArgError(L, n, fname, what+" expected, got "+TypeName(L, n))
+	var zero T
+	return zero
+}

@@ -152,23 +152,11 @@ func txNewFn(L *lua.LState) int {
 }
 
 func checkBus(L *lua.LState, fname string) *Bus {
-	if ud, ok := L.Get(1).(*lua.LUserData); ok {
-		if b, ok := ud.Value.(*Bus); ok {
-			return b
-		}
-	}
-	luaarg.ArgError(L, 1, fname, "ratchet.bus local bus expected, got "+luaarg.TypeName(L, 1))
-	return nil
+	return luaarg.CheckUserData[*Bus](L, 1, fname, "ratchet.bus local bus")
 }
 
 func checkTx(L *lua.LState, fname string) *Transaction {
-	if ud, ok := L.Get(1).(*lua.LUserData); ok {
-		if tx, ok := ud.Value.(*Transaction); ok {
-			return tx
-		}
-	}
-	luaarg.ArgError(L, 1, fname, "ratchet.bus local transaction expected, got "+luaarg.TypeName(L, 1))
-	return nil
+	return luaarg.CheckUserData[*Transaction](L, 1, fname, "ratchet.bus local transaction")
 }
 
 // busSendRequest queues a new transaction or hands it to the oldest parked

@@ -126,23 +126,11 @@ var fileMethods = map[string]lua.LGFunction{
 }
 
 func checkProc(L *lua.LState, fname string) *Process {
-	if ud, ok := L.Get(1).(*lua.LUserData); ok {
-		if p, ok := ud.Value.(*Process); ok {
-			return p
-		}
-	}
-	luaarg.ArgError(L, 1, fname, "ratchet.exec object expected, got "+luaarg.TypeName(L, 1))
-	return nil
+	return luaarg.CheckUserData[*Process](L, 1, fname, "ratchet.exec object")
 }
 
 func checkFile(L *lua.LState, fname string) *File {
-	if ud, ok := L.Get(1).(*lua.LUserData); ok {
-		if f, ok := ud.Value.(*File); ok {
-			return f
-		}
-	}
-	luaarg.ArgError(L, 1, fname, "ratchet.exec file expected, got "+luaarg.TypeName(L, 1))
-	return nil
+	return luaarg.CheckUserData[*File](L, 1, fname, "ratchet.exec file")
 }
 
 func procGetArgv(L *lua.LState) int {

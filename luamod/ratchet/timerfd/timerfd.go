@@ -56,13 +56,7 @@ var timerMethods = map[string]lua.LGFunction{
 }
 
 func checkTimer(L *lua.LState, fname string) *Timer {
-	if ud, ok := L.Get(1).(*lua.LUserData); ok {
-		if t, ok := ud.Value.(*Timer); ok {
-			return t
-		}
-	}
-	luaarg.ArgError(L, 1, fname, "ratchet.timerfd object expected, got "+luaarg.TypeName(L, 1))
-	return nil
+	return luaarg.CheckUserData[*Timer](L, 1, fname, "ratchet.timerfd object")
 }
 
 func timerNew(L *lua.LState) int {

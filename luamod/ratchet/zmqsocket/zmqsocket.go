@@ -248,13 +248,7 @@ var socketMethods = map[string]lua.LGFunction{
 }
 
 func check(L *lua.LState, fname string) *Socket {
-	if ud, ok := L.Get(1).(*lua.LUserData); ok {
-		if s, ok := ud.Value.(*Socket); ok {
-			return s
-		}
-	}
-	luaarg.ArgError(L, 1, fname, "ratchet.zmqsocket object expected, got "+luaarg.TypeName(L, 1))
-	return nil
+	return luaarg.CheckUserData[*Socket](L, 1, fname, "ratchet.zmqsocket object")
 }
 
 func raise(L *lua.LState, fn string, err error) {
