@@ -33,6 +33,7 @@
 
 slimta = slimta or require "slimta"
 require "slimta.message"
+require "slimta.bus"
 local ratchet = require "ratchet"
 local has_native, native = pcall(require, "slimta.queue.native")
 if not has_native then
@@ -566,35 +567,25 @@ function queue:accept()
     return setmetatable({queue = self, transaction = transaction, messages = messages}, job)
 end
 
--- direct_bus() -> a client-side bus for the edge side (an addition of
--- this port, used by scripts/mta.lua): recv_response() stores the request's
--- messages in the calling thread and returns their responses, and the
--- relaying of the stored ones runs in a new thread, as in an accept() job.
--- Compared with a local bus and an accept loop it saves two thread
--- hand-offs per request.
+-- direct_bus() -> a client-side bus for the edge side (slimta.bus.direct,
+-- used by scripts/mta.lua): recv_response() stores the request's messages
+-- in the calling thread and returns their responses, and the relaying of
+-- the stored ones runs in a new thread, as in an accept() job.
 function queue:direct_bus()
     local q = self
-    local bus = {}
-    function bus:send_request(messages)
-        local transaction = {}
-        function transaction:recv_response()
-            if not self.responses then
-                local j = setmetatable({queue = q, messages = messages or {}}, job)
-                self.responses = j:store()
-                j.messages = nil
-                if q.relay_bus and j.stored[1] then
-                    if ratchet.thread.self() then
-                        relay_soon(q, j.stored)
-                    else
-                        j:relay()
-                    end
-                end
+    return slimta.bus.direct(function (messages)
+        local j = setmetatable({queue = q, messages = messages}, job)
+        local responses = j:store()
+        j.messages = nil
+        if q.relay_bus and j.stored[1] then
+            if ratchet.thread.self() then
+                relay_soon(q, j.stored)
+            else
+                j:relay()
             end
-            return self.responses
         end
-        return transaction
-    end
-    return bus
+        return responses
+    end)
 end
 
 -- retry returns a job relaying every message due now, or nil. The due

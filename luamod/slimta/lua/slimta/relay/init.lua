@@ -186,24 +186,13 @@ function job:__call(synchronous)
 end
 
 -- direct_bus() -> a client-side bus whose requests this manager answers in
--- the requesting thread itself: recv_response() runs the relay job there.
--- It saves a thread and two bus hand-offs per request compared with a local
--- bus plus an accept loop (an addition of this port, used by mta.lua).
+-- the requesting thread itself (slimta.bus.direct): recv_response() runs
+-- the relay job there.
 function relay:direct_bus()
     local manager = self
-    local bus = {}
-    function bus:send_request(messages)
-        local transaction = {}
-        function transaction:recv_response()
-            if not self.responses then
-                local j = setmetatable({relay = manager, messages = messages or {}}, job)
-                self.responses = j()
-            end
-            return self.responses
-        end
-        return transaction
-    end
-    return bus
+    return slimta.bus.direct(function (messages)
+        return setmetatable({relay = manager, messages = messages}, job)()
+    end)
 end
 
 require "slimta.relay.smtp"
