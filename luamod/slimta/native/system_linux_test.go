@@ -56,12 +56,17 @@ func signalState(t *testing.T) *lua.LState {
 }
 
 func fdReadable(t *testing.T, fd int, timeout time.Duration) bool {
-	var set syscall.FdSet
-	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
-	tv := syscall.NsecToTimeval(timeout.Nanoseconds())
-	n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
-	require.NoError(t, err)
-	return n > 0
+	for {
+		var set syscall.FdSet
+		set.Bits[fd/64] |= 1 << (uint(fd) % 64)
+		tv := syscall.NsecToTimeval(timeout.Nanoseconds())
+		n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
+		if err == syscall.EINTR {
+			continue // the Go runtime's preemption signal (SIGURG)
+		}
+		require.NoError(t, err)
+		return n > 0
+	}
 }
 
 func TestSignalfdRead(t *testing.T) {
